@@ -1,0 +1,58 @@
+"""Print the README's model table from the checkpoints' cards (the figures `genstudio eval` wrote).
+
+    .venv/bin/python bench/model_table.py
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def figures(card: dict) -> str:
+    m = card.get("metrics", {})
+    task = card["task"]
+    if task == "classify":
+        return f"test accuracy {m.get('test_accuracy')}"
+    if task in ("sample", "conditional"):
+        parts = []
+        if "class_accuracy" in m:
+            parts.append(f"class accuracy **{m['class_accuracy']}** (real test images: {m['real_test_accuracy']})")
+        parts.append(f"FD **{m.get('fd_classifier_features')}** (real-data floor {m.get('real_fd_train_vs_test')})")
+        parts.append(f"class coverage {m.get('class_coverage_entropy')} (ln 10 = 2.303)")
+        if "test_recon_bce_per_image" in m:
+            parts.append(f"test reconstruction BCE {m['test_recon_bce_per_image']} nats/image, MSE {m['test_recon_mse_per_pixel']}/pixel")
+        return "; ".join(parts)
+    if task == "upscale":
+        return (f"Set5 Y PSNR **{m.get('set5_psnr_y_model')} dB** / SSIM {m.get('set5_ssim_y_model')} "
+                f"(bicubic {m.get('set5_psnr_y_bicubic')} / {m.get('set5_ssim_y_bicubic')}, "
+                f"Lanczos {m.get('set5_psnr_y_lanczos')} / {m.get('set5_ssim_y_lanczos')})")
+    if task == "inpaint":
+        rows = []
+        for band in ("5-10%", "10-20%", "20-40%"):
+            rows.append(f"{band}: **{m.get(f'{band} psnr model')}** vs Telea {m.get(f'{band} psnr telea')} / NS {m.get(f'{band} psnr navier-stokes')} dB")
+        return "PSNR " + "; ".join(rows)
+    return ""
+
+
+def main() -> None:
+    from genstudio import registry
+
+    print("| model | task | what | trained | figures (`genstudio eval NAME`) | picture |")
+    print("|---|---|---|---|---|---|")
+    for info in registry.list_models(include_unavailable=True):
+        if info.error:
+            print(f"| {info.name} | | unavailable: {info.error} | | | |")
+            continue
+        p = info.card.get("provenance", {})
+        pic = REPO / "assets" / "models" / f"{info.name}.png"
+        picture = f"![{info.name}](assets/models/{info.name}.png)" if pic.exists() else ""
+        params = registry.parameter_count(info.name) / 1e6
+        print(f"| `{info.name}` | {info.task} | {info.card.get('description', '')} {params:.2f} M parameters; {info.card.get('dataset')} "
+              f"| {p.get('steps')} steps, {p.get('wall_time_minutes')} min (1 CPU thread) | {figures(info.card)} | {picture} |")
+
+
+if __name__ == "__main__":
+    main()

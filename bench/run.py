@@ -1,0 +1,124 @@
+"""Per-task timings and quality figures for every registered model, as one table.
+
+    .venv/bin/python bench/run.py            # prints the table and writes bench/results.md
+
+Speed goals (issues) are checked here, not in timed tests: 64-image grid <= 100 ms of
+model time; x4 of 256x256 <= 1 s; 512x512 inpaint with a 20% mask <= 0.5 s; a
+240-frame 256x256 walk rendered and encoded <= 5 s. Timings are medians of repeats
+after a warm-up, on whatever machine runs this (the README says which).
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def timed(fn, repeats: int = 5) -> float:
+    fn()  # warm-up: first calls pay for allocation and kernel selection
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_rss_mb(code: str) -> tuple[float, float]:
+    """Run `code` in a fresh process; returns (seconds it reports, its peak resident MB)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=600)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    seconds, peak_kb = out.stdout.split()[-2:]
+    return float(seconds), int(peak_kb) / 1024
+
+
+def main() -> None:
+    import torch
+
+    from genstudio import registry
+    from genstudio.masks import random_mask
+    from genstudio.tasks import generate, inpaint, upscale, walk
+    from genstudio.ui import callbacks
+
+    rows: list[tuple[str, str, str, str]] = []  # model, measure, value, goal
+    sys.path.insert(0, str(REPO / "tests"))
+    from app_server import AppServer
+
+    with AppServer() as server:
+        rows.append(("app", "cold start: process start to serving (no model loaded)", f"{server.startup_seconds:.1f} s", "<= 10 s"))
+    rng = np.random.default_rng(0)
+    for info in registry.list_models():
+        model = registry.load(info.name)
+        m = info.card.get("metrics", {})
+        if info.task in ("sample", "conditional"):
+            label = model.labels[0] if model.labels else None
+            z = generate.latents(list(range(64)), model.net.latent_dim)
+            weights = generate.label_weights(model, [0] * 64) if label is not None else None
+            rows.append((info.name, "64-image grid, model time", f"{timed(lambda: generate.render(model, z, weights)) * 1000:.1f} ms", "<= 100 ms"))
+            e2e = timed(lambda: callbacks.sample(info.name, 0, 64, label, 0, 1, 6, False))
+            rows.append((info.name, "64-image grid, Sample tab function end to end (x6 display)", f"{e2e * 1000:.1f} ms", ""))
+            for key in ("class_accuracy", "real_test_accuracy", "fd_classifier_features", "real_fd_train_vs_test",
+                        "class_coverage_entropy", "test_recon_bce_per_image"):
+                if key in m:
+                    rows.append((info.name, key, str(m[key]), ""))
+            seeds = list(range(1, 9))
+            t0 = time.perf_counter()
+            zs = generate.latents(seeds, model.net.latent_dim)
+            path = walk._path(zs, 30, True, walk.slerp)
+            w = generate.label_weights(model, [0] * len(path)) if label is not None else None
+            generate.render(model, path, w)
+            t_model = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            frames = walk.walk_frames(model, seeds, 30, labels=[label] if label else None, display_size=256)
+            t_frames = time.perf_counter() - t0
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                walk.encode_video(frames, Path(tmp) / "w.mp4", 30)
+                t_encode = time.perf_counter() - t0
+            rows.append((info.name, "walk 8x30 frames @256: model / resize / encode / total",
+                         f"{t_model:.2f} / {t_frames - t_model:.2f} / {t_encode:.2f} / {t_frames + t_encode:.2f} s", "total <= 5 s"))
+        elif info.task == "upscale":
+            scale = info.card["scale"]
+            img = rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)
+            goal = "<= 1 s" if scale == 4 else ""
+            rows.append((info.name, f"x{scale} of 256x256", f"{timed(lambda: upscale.upscale_array(img, model), 3):.3f} s", goal))
+            code = (f"import time, resource, numpy as np; from genstudio import registry; from genstudio.tasks.upscale import upscale_array;"
+                    f"m = registry.load('{info.name}'); img = np.random.default_rng(0).integers(0, 255, (2048, 2048, 3), dtype=np.uint8);"
+                    f"t = time.perf_counter(); upscale_array(img, m, tile=256); print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            seconds, peak = peak_rss_mb(code)
+            rows.append((info.name, f"x{scale} of 2048x2048, 256-px tiles: time, peak RSS", f"{seconds:.1f} s, {peak:.0f} MB", "works"))
+            for key in ("set5_psnr_y_model", "set5_ssim_y_model", "set5_psnr_y_bicubic", "set5_psnr_y_lanczos"):
+                if key in m:
+                    rows.append((info.name, key, str(m[key]), ""))
+        elif info.task == "inpaint":
+            img = np.asarray(__import__("PIL.Image").Image.open(REPO / "assets" / "photos" / "astronaut.png").convert("RGB"))
+            mask = random_mask(512, 512, np.random.default_rng(3), (0.19, 0.21))
+            rows.append((info.name, f"512x512, {mask.mean():.0%} mask", f"{timed(lambda: inpaint.inpaint(img, mask, model), 3):.3f} s", "<= 0.5 s"))
+            for key in [k for k in m if "psnr" in k]:
+                rows.append((info.name, key, str(m[key]), ""))
+        elif info.task == "classify":
+            rows.append((info.name, "test accuracy", str(m.get("test_accuracy", "not evaluated")), ""))
+    for method in inpaint.BASELINES:
+        img = np.asarray(__import__("PIL.Image").Image.open(REPO / "assets" / "photos" / "astronaut.png").convert("RGB"))
+        mask = random_mask(512, 512, np.random.default_rng(3), (0.19, 0.21))
+        rows.append((method, f"512x512, {mask.mean():.0%} mask", f"{timed(lambda: inpaint.inpaint(img, mask, method), 3):.3f} s", ""))
+
+    header = (f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+              f"{torch.get_num_threads()} threads, device {registry.load(registry.list_models()[0].name).device}.\n\n")
+    table = "| model | measure | value | goal |\n|---|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
+    print(header + table)
+    (REPO / "bench" / "results.md").write_text("# Benchmarks\n\n`.venv/bin/python bench/run.py`\n\n" + header + table + "\n")
+
+
+if __name__ == "__main__":
+    main()

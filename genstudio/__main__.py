@@ -1,0 +1,3 @@
+from genstudio.cli import main
+
+raise SystemExit(main())

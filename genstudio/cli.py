@@ -1,0 +1,252 @@
+"""The `genstudio` command: the same task functions the UI calls.
+
+Examples:
+    genstudio models --json
+    genstudio sample --model cgan-fmnist --n 16 --seed 7 --label Sneaker --output sneakers.png
+    genstudio upscale --model sr-x4 --input photo.png --output photo_x4.png
+    genstudio inpaint --model inpaint-photo --input photos/ --mask masks/ --output filled/
+    genstudio walk --model gan-fmnist --seeds 1,5,9-12 --frames-per-transition 30 --fps 30 --loop --output walk.mp4
+    genstudio train configs/sr-x2.toml --resume
+    genstudio eval sr-x2
+    genstudio serve --port 7860 --share
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from genstudio.data import IMAGE_SUFFIXES
+
+
+def cmd_models(args) -> int:
+    from genstudio import registry
+
+    infos = registry.list_models(include_unavailable=True)
+    if args.json:
+        print(json.dumps([i.summary() for i in infos], indent=2))
+        return 0
+    for info in infos:
+        if info.error:
+            print(f"{info.name:20s} UNAVAILABLE: {info.error}")
+        else:
+            s = info.summary()
+            extra = f"x{s['scale']}" if s["scale"] else (f"{len(s['labels'])} labels" if s["labels"] else "")
+            print(f"{info.name:20s} {s['task']:12s} {s['arch']:22s} {s['dataset'] or '':28s} {extra}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+
+    from genstudio import registry
+    from genstudio.tasks.generate import sample
+    from genstudio.tasks.images import grid
+    from genstudio.tasks.io import make_recipe, save_png
+
+    model = registry.load(args.model)
+    label = args.label
+    images = sample(model, args.n, args.seed, label=label, truncation=args.truncation, temperature=args.temperature)
+    out = Path(args.output)
+    recipe = make_recipe("sample", model=args.model, n=args.n, seed=args.seed, label=label, truncation=args.truncation,
+                     temperature=args.temperature if model.arch == "conv_vae" else None)
+    if out.suffix.lower() == ".npz":
+        extra = {}
+        if model.task == "conditional":
+            from genstudio.tasks.generate import resolve_label
+
+            extra["labels"] = np.full(len(images), resolve_label(model, label), dtype=np.int64)
+        np.savez_compressed(out, images=images, recipe=json.dumps(recipe), **extra)
+    elif out.suffix.lower() == ".png":
+        save_png(grid(images), out, recipe)
+    else:
+        raise ValueError("--output must end in .png (a grid) or .npz (the images)")
+    print(f"wrote {out}")
+    return 0
+
+
+def _pairs(input_path: str, output_path: str, mask_path: str | None = None):
+    """(input, output, mask) file triples: one file, or every image of a folder."""
+    src, dst = Path(input_path), Path(output_path)
+    if not src.exists():
+        raise ValueError(f"{src} does not exist")
+    if src.is_dir():
+        files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ValueError(f"no images in {src}")
+        dst.mkdir(parents=True, exist_ok=True)
+        masks = Path(mask_path) if mask_path else None
+        out = []
+        for f in files:
+            m = None
+            if masks is not None:
+                candidates = [masks / f.name] + [masks / (f.stem + s) for s in IMAGE_SUFFIXES] if masks.is_dir() else [masks]
+                m = next((c for c in candidates if c.exists()), None)
+                if m is None:
+                    raise ValueError(f"no mask for {f.name} in {masks}")
+            out.append((f, dst / (f.stem + ".png"), m))
+        return out
+    return [(src, dst, Path(mask_path) if mask_path else None)]
+
+
+def cmd_upscale(args) -> int:
+    from tqdm import tqdm
+
+    from genstudio import registry
+    from genstudio.tasks.io import make_recipe, read_image, save_png
+    from genstudio.tasks.upscale import upscale_array
+
+    model = registry.load(args.model)
+    pairs = _pairs(args.input, args.output)
+    for src, dst, _ in tqdm(pairs, disable=len(pairs) == 1, desc="upscale"):
+        out = upscale_array(read_image(src), model, tile=args.tile)
+        save_png(out, dst, make_recipe("upscale", model=args.model, input=src.name, tile=args.tile))
+    print(f"wrote {len(pairs)} image(s) to {args.output}")
+    return 0
+
+
+def cmd_inpaint(args) -> int:
+    from tqdm import tqdm
+
+    from genstudio import registry
+    from genstudio.tasks.inpaint import BASELINES, inpaint
+    from genstudio.tasks.io import make_recipe, read_image, save_png
+
+    method = args.model if args.model in BASELINES else registry.load(args.model)
+    pairs = _pairs(args.input, args.output, args.mask)
+    for src, dst, mask in tqdm(pairs, disable=len(pairs) == 1, desc="inpaint"):
+        result = inpaint(read_image(src), read_image(mask), method, strategy=args.strategy, dilate=args.dilate, feather=args.feather)
+        if result.notice:
+            print(f"{src.name}: {result.notice}", file=sys.stderr)
+        save_png(result.image, dst, make_recipe("inpaint", model=args.model, input=src.name, strategy=args.strategy,
+                                            dilate=args.dilate, feather=args.feather))
+    print(f"wrote {len(pairs)} image(s) to {args.output}")
+    return 0
+
+
+def cmd_walk(args) -> int:
+    from genstudio import registry
+    from genstudio.tasks.generate import parse_seeds
+    from genstudio.tasks.io import make_recipe
+    from genstudio.tasks.walk import encode_video, walk_frames
+
+    model = registry.load(args.model)
+    seeds = parse_seeds(args.seeds)
+    labels = [l for part in (args.labels or []) for l in part.split(",") if l.strip()] or None
+    resize = args.resize if args.resize in ("nearest", "smooth") else registry.load(args.resize)
+    frames = walk_frames(model, seeds, args.frames_per_transition, labels=labels, interpolation=args.interpolation,
+                         loop=args.loop, truncation=args.truncation, grid_size=tuple(args.grid), display_size=args.size,
+                         resize=resize)
+    recipe = make_recipe("walk", model=args.model, seeds=args.seeds, labels=labels, frames_per_transition=args.frames_per_transition,
+                     fps=args.fps, loop=args.loop, interpolation=args.interpolation, truncation=args.truncation,
+                     grid=args.grid, size=args.size, resize=args.resize)
+    written = encode_video(frames, args.output, args.fps, recipe, gif=args.gif)
+    print("wrote " + ", ".join(map(str, written)))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from genstudio.ui.app import launch
+
+    launch(host=args.host, port=args.port, share=args.share)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from genstudio.train.loop import train
+
+    print(f"wrote {train(args.config, resume=args.resume)}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from genstudio.eval.evaluate import evaluate
+
+    metrics = evaluate(args.name, write=not args.no_write, progress=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genstudio", description="See what generative models do.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("Examples:")[1])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list the registered models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("sample", help="sample images from a GAN/VAE (conditional: --label)")
+    p.add_argument("--model", required=True)
+    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    p.add_argument("--label", help="class index or name (conditional models)")
+    p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 1.0")
+    p.add_argument("--temperature", type=float, default=1.0, help="VAE prior temperature")
+    p.add_argument("--output", required=True, help=".png grid or .npz images")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("upscale", help="super-resolve an image or a folder")
+    p.add_argument("--model", required=True)
+    p.add_argument("--input", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--tile", type=int, default=256, help="tile side in input pixels (0 = whole image)")
+    p.set_defaults(func=cmd_upscale)
+
+    p = sub.add_parser("inpaint", help="fill the white part of a mask (file or folder)")
+    p.add_argument("--model", required=True, help="an inpaint model, or telea / navier-stokes")
+    p.add_argument("--input", required=True)
+    p.add_argument("--mask", required=True, help="white = fill; a folder is matched by file name")
+    p.add_argument("--output", required=True)
+    p.add_argument("--strategy", choices=["crop", "whole"], default="crop")
+    p.add_argument("--dilate", type=int, default=0)
+    p.add_argument("--feather", type=int, default=0)
+    p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("walk", help="render a latent-walk video")
+    p.add_argument("--model", required=True)
+    p.add_argument("--seeds", required=True, help="e.g. 1,5,9-12")
+    p.add_argument("--labels", nargs="*", help="class names/indices per keyframe (conditional models)")
+    p.add_argument("--frames-per-transition", type=int, default=30)
+    p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--loop", action="store_true")
+    p.add_argument("--interpolation", choices=["spherical", "linear"], default="spherical")
+    p.add_argument("--truncation", type=float, default=None)
+    p.add_argument("--grid", type=int, nargs=2, default=[1, 1], metavar=("COLS", "ROWS"))
+    p.add_argument("--size", type=int, default=256, help="display size in pixels")
+    p.add_argument("--resize", default="nearest", help="nearest, smooth or an upscale model name")
+    p.add_argument("--gif", action="store_true", help="also write a GIF")
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=cmd_walk)
+
+    p = sub.add_parser("serve", help="start the web app (what `python app.py` does)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="create a public gradio.live link")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("train", help="train a model from a config in configs/")
+    p.add_argument("config")
+    p.add_argument("--resume", action="store_true", help="continue from runs/NAME/state.pt")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="measure a model and write the figures into its card")
+    p.add_argument("name")
+    p.add_argument("--no-write", action="store_true", help="print only; leave the card as it is")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"genstudio {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

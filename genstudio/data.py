@@ -1,0 +1,105 @@
+"""Datasets: Fashion-MNIST / MNIST idx files, folders of images, and the SR photo sets.
+
+Data root: `GENSTUDIO_DATA`, else `../shared/data` beside the repository if it exists,
+else `~/.cache/genstudio/data`, where torchvision downloads the MNIST family for
+users who have internet.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Dataset name -> (folder under the data root, torchvision class name, label names)
+IDX_DATASETS = {
+    "fashion-mnist": (
+        "fashion-mnist",
+        "FashionMNIST",
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    ),
+    "mnist": ("mnist", "MNIST", [str(i) for i in range(10)]),
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def data_root() -> Path:
+    env = os.environ.get("GENSTUDIO_DATA")
+    if env:
+        return Path(env)
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    if shared.is_dir():
+        return shared
+    return Path.home() / ".cache" / "genstudio" / "data"
+
+
+def _read_idx(path: Path, header: int) -> np.ndarray:
+    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=header).copy()  # writable, so torch can share it
+
+
+def load_idx_dataset(name: str, split: str = "train") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Returns (images uint8 N x H x W, labels int64 N, label names)."""
+    if name not in IDX_DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(IDX_DATASETS)}")
+    folder, tv_name, labels = IDX_DATASETS[name]
+    prefix = "train" if split == "train" else "t10k"
+    raw = data_root() / folder / "raw"
+    if not (raw / f"{prefix}-images-idx3-ubyte.gz").exists() and not (raw / f"{prefix}-images-idx3-ubyte").exists():
+        raw = _download_with_torchvision(tv_name)
+    def find(stem):
+        for candidate in (raw / f"{stem}.gz", raw / stem):
+            if candidate.exists():
+                return candidate
+        raise FileNotFoundError(f"{stem} not found in {raw}")
+    images = _read_idx(find(f"{prefix}-images-idx3-ubyte"), 16).reshape(-1, 28, 28)
+    targets = _read_idx(find(f"{prefix}-labels-idx1-ubyte"), 8).astype(np.int64)
+    return images, targets, labels
+
+
+def _download_with_torchvision(tv_name: str) -> Path:
+    import torchvision
+
+    root = data_root() / "torchvision"
+    getattr(torchvision.datasets, tv_name)(root=str(root), train=True, download=True)
+    getattr(torchvision.datasets, tv_name)(root=str(root), train=False, download=True)
+    return root / tv_name / "raw"
+
+
+def load_image_folder(path: str | Path, image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A folder of images (subfolders = classes, if any) resized to image_size, for users' own data."""
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images in {root}")
+    classes = sorted({p.parent.relative_to(root).as_posix() for p in files})
+    mode = "L" if channels == 1 else "RGB"
+    images = np.stack([np.asarray(Image.open(p).convert(mode).resize((image_size, image_size), Image.BICUBIC)) for p in files])
+    labels = np.array([classes.index(p.parent.relative_to(root).as_posix()) for p in files], dtype=np.int64)
+    return images, labels, classes
+
+
+def load_labelled_images(dataset: str, split: str, image_size: int = 28, channels: int = 1):
+    """Dispatch: a known idx dataset name, or a path to a folder of images."""
+    if dataset in IDX_DATASETS:
+        return load_idx_dataset(dataset, split)
+    return load_image_folder(dataset, image_size, channels)
+
+
+def load_photos(subsets: list[str]) -> list[np.ndarray]:
+    """RGB uint8 photos from folders under `<data root>/sr` (e.g. 'train/t91'), or absolute folders."""
+    photos = []
+    for subset in subsets:
+        folder = Path(subset) if os.path.isabs(subset) else data_root() / "sr" / subset
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise FileNotFoundError(f"no images in {folder}")
+        photos += [np.asarray(Image.open(p).convert("RGB")) for p in files]
+    return photos
+
+
+def photo_names(subset: str) -> list[str]:
+    folder = data_root() / "sr" / subset
+    return sorted(p.stem for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)

@@ -1,0 +1,29 @@
+"""Pick the compute device: CUDA > MPS > CPU, overridable with GENSTUDIO_DEVICE."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+
+def default_device() -> torch.device:
+    """The device models load onto. `GENSTUDIO_DEVICE=cpu|cuda|cuda:1|mps` overrides."""
+    override = os.environ.get("GENSTUDIO_DEVICE", "").strip()
+    if override:
+        device = torch.device(override)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"GENSTUDIO_DEVICE={override} but CUDA is not available")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError(f"GENSTUDIO_DEVICE={override} but MPS is not available")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def autocast(device: torch.device):
+    """Mixed precision where it pays (CUDA fp16); a no-op context elsewhere."""
+    enabled = device.type == "cuda"
+    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=enabled)

@@ -1,0 +1,1 @@
+"""Metrics and the evaluation that writes them into a checkpoint's card."""

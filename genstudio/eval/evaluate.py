@@ -1,0 +1,224 @@
+"""`genstudio eval NAME`: measure a model with the project's own metrics and write them into its card."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from genstudio import data, registry
+from genstudio.eval.metrics import class_coverage, frechet_distance, psnr, sr_scores, ssim
+from genstudio.masks import BANDS, random_mask
+from genstudio.registry import LoadedModel
+
+Progress = Callable[[str], None]
+
+
+def _classifier_for(dataset: str) -> LoadedModel:
+    for info in registry.list_models("classify"):
+        if info.card.get("dataset") == dataset:
+            return registry.load(info.name)
+    raise RuntimeError(f"no classifier trained on {dataset!r}: run `genstudio train configs/<dataset>-classifier.toml` first")
+
+
+@torch.no_grad()
+def _classify(classifier: LoadedModel, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (N, H, W[, C]) -> (probabilities (N, K), features (N, F))."""
+    probs, feats = [], []
+    x_all = torch.from_numpy(np.ascontiguousarray(images).reshape(len(images), *images.shape[1:3], -1)).permute(0, 3, 1, 2)
+    for i in range(0, len(x_all), 1000):
+        x = x_all[i : i + 1000].float().div(255).to(classifier.device)
+        f = classifier.net.features(x)
+        probs.append(torch.softmax(classifier.net.head(f), 1).cpu().numpy())
+        feats.append(f.cpu().numpy().astype(np.float64))
+    return np.concatenate(probs), np.concatenate(feats)
+
+
+def real_data_reference(dataset: str) -> tuple[dict[str, float], np.ndarray]:
+    """What real images score with the same classifier (the floors generators are compared
+    to), and the test split's features."""
+    classifier = _classifier_for(dataset)
+    train_images, _, _ = data.load_labelled_images(dataset, "train")
+    test_images, test_labels, _ = data.load_labelled_images(dataset, "test")
+    test_probs, test_feats = _classify(classifier, test_images)
+    rng = np.random.default_rng(0)
+    subset = rng.choice(len(train_images), 10_000, replace=False)
+    _, train_feats = _classify(classifier, train_images[subset])
+    return {
+        "real_test_accuracy": round(float((test_probs.argmax(1) == test_labels).mean()), 4),
+        "real_fd_train_vs_test": round(frechet_distance(train_feats, test_feats), 3),
+        "real_class_coverage": round(class_coverage(test_probs), 4),
+    }, test_feats
+
+
+def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress = print) -> dict[str, Any]:
+    from genstudio.tasks.generate import latents, render
+
+    dataset = model.card["dataset"]
+    classifier = _classifier_for(dataset)
+    reference, test_feats = real_data_reference(dataset)
+    z = latents(list(range(n)), model.net.latent_dim)  # seeds 0..n-1: reproducible
+    weights, labels = None, None
+    if model.task == "conditional":
+        k = len(model.labels)
+        labels = np.arange(n) % k
+        weights = torch.nn.functional.one_hot(torch.from_numpy(labels), k).float()
+    progress(f"sampling {n} images from {model.name}")
+    started = time.time()
+    images = render(model, z, weights)
+    sample_seconds = time.time() - started
+    probs, feats = _classify(classifier, images)
+    metrics = {
+        "evaluated_on": f"{n} samples (seeds 0-{n - 1}) vs the {dataset} test split, classifier {classifier.name}",
+        "fd_classifier_features": round(frechet_distance(feats, test_feats), 3),
+        "class_coverage_entropy": round(class_coverage(probs), 4),
+        **reference,
+        "sampling_seconds_per_1000": round(sample_seconds / n * 1000, 3),
+    }
+    if labels is not None:
+        metrics["class_accuracy"] = round(float((probs.argmax(1) == labels).mean()), 4)
+    if model.arch == "conv_vae":
+        test_images, _, _ = data.load_labelled_images(dataset, "test")
+        x = torch.from_numpy(test_images[:, None]).float().div(255)
+        bce, mse = 0.0, 0.0
+        for i in range(0, len(x), 1000):
+            xi = x[i : i + 1000].to(model.device)
+            mu, _ = model.net.encode(xi)
+            logits = model.net.decode_logits(mu)
+            bce += float(torch.nn.functional.binary_cross_entropy_with_logits(logits, xi, reduction="sum"))
+            mse += float(((torch.sigmoid(logits) - xi) ** 2).sum())
+        metrics["test_recon_bce_per_image"] = round(bce / len(x), 2)
+        metrics["test_recon_mse_per_pixel"] = round(mse / x.numel(), 5)
+    return metrics
+
+
+def evaluate_classifier(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
+    images, labels, _ = data.load_labelled_images(model.card["dataset"], "test")
+    probs, _ = _classify(model, images)
+    return {"test_accuracy": round(float((probs.argmax(1) == labels).mean()), 4)}
+
+
+def evaluate_upscaler(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
+    from PIL import Image
+
+    from genstudio.tasks.upscale import bicubic_downscale, bicubic_upscale, upscale_array
+
+    scale = int(model.card["scale"])
+    rows = {"model": [], "bicubic": [], "lanczos": []}
+    for name, hr in zip(data.photo_names("val/set5"), data.load_photos(["val/set5"])):
+        hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+        lr = bicubic_downscale(hr, scale)
+        outputs = {"model": upscale_array(lr, model), "bicubic": bicubic_upscale(lr, scale),
+                   "lanczos": bicubic_upscale(lr, scale, Image.LANCZOS)}
+        for method, out in outputs.items():
+            rows[method].append(sr_scores(out, hr, scale))
+        progress(f"{name}: model {rows['model'][-1][0]:.2f} dB, bicubic {rows['bicubic'][-1][0]:.2f} dB")
+    metrics: dict[str, Any] = {"evaluated_on": f"Set5, Y channel, {scale}-pixel border cropped"}
+    for method, scores in rows.items():
+        metrics[f"set5_psnr_y_{method}"] = round(float(np.mean([s[0] for s in scores])), 3)
+        metrics[f"set5_ssim_y_{method}"] = round(float(np.mean([s[1] for s in scores])), 4)
+    return metrics
+
+
+def inpaint_benchmark(dataset: str | None, masks_per_image: int = 8) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(band, image, mask) triples with a fixed seed: Set5 crops (at most 256 x 256, centred),
+    or the first 64 test images of a labelled set."""
+    rng = np.random.default_rng(1234)
+    if dataset:
+        images, _, _ = data.load_labelled_images(dataset, "test")
+        sources = [im for im in images[:64]]
+        masks_per_image = 1
+    else:
+        sources = []
+        for photo in data.load_photos(["val/set5"]):
+            h, w = photo.shape[:2]
+            ch, cw = min(256, h), min(256, w)
+            y, x = (h - ch) // 2, (w - cw) // 2
+            sources.append(photo[y : y + ch, x : x + cw])
+    cases = []
+    for band, coverage in BANDS.items():
+        for image in sources:
+            for _ in range(masks_per_image):
+                cases.append((band, image, random_mask(image.shape[0], image.shape[1], rng, coverage)))
+    return cases
+
+
+def evaluate_inpainter(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
+    from genstudio.tasks.inpaint import inpaint
+
+    dataset = model.card["dataset"] if model.card.get("image_size") else None
+    cases = inpaint_benchmark(dataset)
+    scores: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    for band, image, mask in cases:
+        for method in ("model", "telea", "navier-stokes"):
+            out = inpaint(image, mask, model if method == "model" else method).image
+            hole = mask.astype(bool)
+            l1 = float(np.abs(out.astype(np.float64) - image)[hole].mean() / 255)
+            scores.setdefault((band, method), []).append((psnr(out, image), ssim(out, image), l1))
+    metrics: dict[str, Any] = {
+        "evaluated_on": f"{'Set5 crops (<=256 px)' if dataset is None else dataset + ' test[:64]'}, "
+                        f"{len(cases)} seeded masks, bands {', '.join(BANDS)}"
+    }
+    for (band, method), values in scores.items():
+        v = np.array(values)
+        metrics[f"{band} psnr {method}"] = round(float(v[:, 0].mean()), 3)
+        metrics[f"{band} ssim {method}"] = round(float(v[:, 1].mean()), 4)
+        metrics[f"{band} hole_l1 {method}"] = round(float(v[:, 2].mean()), 4)
+    return metrics
+
+
+EVALUATORS = {"sample": evaluate_generator, "conditional": evaluate_generator, "classify": evaluate_classifier,
+              "upscale": evaluate_upscaler, "inpaint": evaluate_inpainter}
+
+
+def example_picture(model: LoadedModel) -> np.ndarray | None:
+    """What the model does, as one picture for the Models tab and the README."""
+    from genstudio.tasks.images import as_rgb, grid, resize
+
+    if model.task == "sample":
+        from genstudio.tasks.generate import sample
+
+        return resize(grid(sample(model, 64, seed=0), 8), 3)
+    if model.task == "conditional":
+        from genstudio.tasks.generate import sample_all_classes
+
+        return resize(grid(sample_all_classes(model, 8, seed=0), 8), 3)
+    if model.task == "upscale":
+        from genstudio.tasks.upscale import bicubic_downscale, bicubic_upscale, upscale_array
+
+        scale = int(model.card["scale"])
+        hr = data.load_photos(["val/set5"])[2][:192, :192]  # butterfly: fine edges
+        lr = bicubic_downscale(hr, scale)
+        return grid(np.stack([bicubic_upscale(lr, scale), upscale_array(lr, model), hr]), 3, padding=4)
+    if model.task == "inpaint":
+        from genstudio.tasks.inpaint import inpaint
+
+        cases = [c for c in inpaint_benchmark(model.card["dataset"] if model.card.get("image_size") else None) if c[0] == "20-40%"]
+        rows = []
+        for _, image, mask in cases[:: max(1, len(cases) // 4)][:4]:
+            holed = image.copy()
+            holed[mask.astype(bool)] = 255
+            rows += [holed, inpaint(image, mask, "telea").image, inpaint(image, mask, model).image, image]
+        tiles = np.stack([as_rgb(r) for r in rows])
+        picture = grid(tiles, 4, padding=4)
+        return resize(picture, 4) if picture.shape[0] < 200 else picture
+    return None
+
+
+def evaluate(name: str, write: bool = True, progress: Progress = print) -> dict[str, Any]:
+    """Evaluate `name`; with `write`, store the figures in its card's `metrics` and its
+    example picture in assets/models/NAME.png."""
+    from genstudio.tasks.io import save_png
+
+    model = registry.load(name)
+    metrics = EVALUATORS[model.task](model, progress=progress)
+    if write:
+        picture = example_picture(model)
+        if picture is not None:
+            folder = Path(__file__).resolve().parent.parent.parent / "assets" / "models"
+            folder.mkdir(parents=True, exist_ok=True)
+            save_png(picture, folder / f"{name}.png", {"model": name, "task": "example"})
+        registry.update_card(name, metrics=metrics)
+    return metrics

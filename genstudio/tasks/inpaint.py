@@ -1,0 +1,144 @@
+"""Inpainting: fill the masked part of an image with a learned model or a classical method.
+
+Only the hole changes: pixels outside the mask come back exactly as they went in.
+Large images are handled by cropping around the hole ("crop", the default) or by
+working on a reduced copy of the whole image ("whole").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from genstudio.devices import autocast
+from genstudio.registry import LoadedModel
+from genstudio.tasks.io import normalize_array
+
+BASELINES = {"telea": cv2.INPAINT_TELEA, "navier-stokes": cv2.INPAINT_NS}
+STRATEGIES = ("crop", "whole")
+
+
+@dataclass
+class InpaintResult:
+    image: np.ndarray  # same shape and mode as the input
+    mask: np.ndarray  # (H, W) uint8, 255 = filled
+    notice: str = ""
+
+
+def mask_from_array(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Any mask (bool, 0/1, 0/255, gray or colour, any size) -> (H, W) uint8 0/1 at `shape`.
+
+    Nonzero is hole: white or any painted colour. A 4-channel mask (a painted layer)
+    uses its alpha. Other sizes are resized with nearest neighbour."""
+    m = np.asarray(mask)
+    if m.ndim == 3:
+        m = m[..., 3] if m.shape[2] == 4 else m.max(axis=2)
+    if m.ndim != 2:
+        raise ValueError(f"mask must be a 2-D image, got shape {np.asarray(mask).shape}")
+    m = (m > (127 if m.dtype == np.uint8 and m.max() > 1 else 0)).astype(np.uint8)
+    if m.shape != tuple(shape):
+        m = np.asarray(Image.fromarray(m * 255).resize((shape[1], shape[0]), Image.NEAREST)) > 0
+    return m.astype(np.uint8)
+
+
+def classical_fill(image: np.ndarray, mask: np.ndarray, method: str = "telea", radius: int = 3) -> np.ndarray:
+    """OpenCV's Telea or Navier-Stokes fill of a uint8 gray/colour image; mask 1 = hole."""
+    return cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8), radius, BASELINES[method]).reshape(image.shape)
+
+
+@torch.no_grad()
+def _learned(image: np.ndarray, mask: np.ndarray, model: LoadedModel) -> np.ndarray:
+    """Run a refine net on a colour (H, W, C) uint8 image: Telea fill, then the net's correction."""
+    channels = int(model.card["channels"])
+    h, w, c = image.shape
+    if c != channels:  # gray into a colour model, or colour into a gray one: per-channel
+        if channels == 3:
+            out = _learned(np.repeat(image, 3, axis=2), mask, model)
+            return np.round(out.astype(np.float32).mean(axis=2, keepdims=True)).astype(np.uint8)
+        return np.concatenate([_learned(image[..., i : i + 1], mask, model) for i in range(c)], axis=2)
+    prefilled = classical_fill(image, mask, "telea")
+    multiple = getattr(model.net, "multiple", 4)
+    ph, pw = -h % multiple, -w % multiple
+    pad = lambda a: np.pad(a, ((0, ph), (0, pw)) + ((0, 0),) * (a.ndim - 2), mode="reflect" if min(h, w) > 1 else "edge")
+    x = torch.from_numpy(pad(prefilled)).permute(2, 0, 1)[None].float().div(255).to(model.device)
+    m = torch.from_numpy(pad(mask)).float()[None, None].to(model.device)
+    with autocast(model.device):
+        y = model.net(x, m).float()
+    out = (y.clamp(0, 1) * 255).round().byte()[0].permute(1, 2, 0).cpu().numpy()
+    return out[:h, :w]
+
+
+def _fill(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str) -> np.ndarray:
+    if isinstance(method, str):
+        return classical_fill(image, mask, method)
+    return _learned(image, mask, method)
+
+
+def _resize(a: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
+    squeeze = a.ndim == 3 and a.shape[2] == 1
+    out = np.asarray(Image.fromarray(a[..., 0] if squeeze else a).resize(size, resample))
+    return out[..., None] if squeeze else out
+
+
+def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "telea", strategy: str = "crop",
+            padding: int = 32, max_side: int = 512, dilate: int = 0, feather: int = 0) -> InpaintResult:
+    """Fill `mask` (nonzero = hole) in `image` with a learned model or 'telea' / 'navier-stokes'.
+
+    strategy 'crop' works on the hole's bounding box plus `padding` pixels of context;
+    'whole' on the whole image. Either is shrunk to at most `max_side` for the fill if
+    larger, and the fill is enlarged back into the hole. `dilate` grows the hole by that
+    many pixels; `feather` blends the fill into the hole's inner edge (never outside it)."""
+    if isinstance(method, str) and method not in BASELINES:
+        raise ValueError(f"unknown method {method!r}; choose a model or one of {', '.join(BASELINES)}")
+    if not isinstance(method, str) and method.task != "inpaint":
+        raise ValueError(f"model {method.name!r} is a {method.task!r} model, not an inpainting model")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}")
+    if not 0 <= dilate <= 64 or not 0 <= feather <= 64:
+        raise ValueError("dilate and feather must be 0-64 pixels")
+    image = normalize_array(image)
+    h, w = image.shape[:2]
+    hole = mask_from_array(mask, (h, w))
+    if dilate:
+        hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1)))
+    if not hole.any():
+        return InpaintResult(image.copy(), hole * 255, "The mask is empty: nothing to fill, the image is returned unchanged.")
+    if hole.all():
+        raise ValueError("The mask covers the whole image: there is nothing left to fill it from. Paint only the part to replace.")
+
+    alpha = image[..., -1] if image.ndim == 3 and image.shape[2] in (2, 4) else None
+    color = image if image.ndim == 3 and alpha is None else image[..., None] if image.ndim == 2 else image[..., :-1]
+
+    if strategy == "crop":
+        ys, xs = np.nonzero(hole)
+        y0, y1 = max(0, ys.min() - padding), min(h, ys.max() + 1 + padding)
+        x0, x1 = max(0, xs.min() - padding), min(w, xs.max() + 1 + padding)
+    else:
+        y0, y1, x0, x1 = 0, h, 0, w
+    region, region_hole = color[y0:y1, x0:x1], hole[y0:y1, x0:x1]
+    rh, rw = region.shape[:2]
+    shrink = max(rh, rw) / max_side
+    if shrink > 1:  # fill a reduced copy, enlarge the fill back
+        small = (max(1, round(rw / shrink)), max(1, round(rh / shrink)))
+        small_hole = mask_from_array(_resize(region_hole * 255, small, Image.NEAREST), small[::-1])
+        if not small_hole.any():
+            small_hole = mask_from_array(_resize(region_hole * 255, small, Image.BOX) > 0, small[::-1])
+        filled = _resize(_fill(_resize(region, small, Image.LANCZOS), small_hole, method), (rw, rh), Image.BICUBIC)
+    else:
+        filled = _fill(np.ascontiguousarray(region), region_hole, method)
+
+    weight = region_hole.astype(np.float32)
+    if feather:
+        weight = cv2.GaussianBlur(weight, (0, 0), feather / 2) * region_hole  # inside the hole only
+    weight = weight[..., None]
+    blended = np.round(region * (1 - weight) + filled.astype(np.float32) * weight).astype(np.uint8)
+    out_color = color.copy()
+    out_color[y0:y1, x0:x1] = np.where(region_hole[..., None] > 0, blended, region)
+    if alpha is not None:
+        out = np.dstack([out_color, alpha])
+    else:
+        out = out_color[..., 0] if image.ndim == 2 else out_color
+    return InpaintResult(out, hole * 255)

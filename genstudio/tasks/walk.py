@@ -1,0 +1,184 @@
+"""Latent walks: smooth, looping videos through a generator's latent (and class) space."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from genstudio.limits import Limits
+from genstudio.registry import LoadedModel
+from genstudio.tasks.generate import MAX_SEED, check_generator, check_seed, latents, render, resolve_label
+from genstudio.tasks.images import as_rgb, grid
+
+INTERPOLATIONS = ("spherical", "linear")
+CELL_SEED_STRIDE = 1_000_003  # walk j of a grid uses seed + j * stride: unrelated, reproducible walks
+
+Progress = Callable[[float, str], None]
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation, row-wise; keeps Gaussian latents at a typical norm mid-way."""
+    a_n, b_n = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((a_n * b_n).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    out = (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+    close = omega < 1e-4  # nearly parallel: linear is exact enough and stable
+    return torch.where(close, (1 - t) * a + t * b, out)
+
+
+def frame_count(keyframes: int, frames_per_transition: int, loop: bool) -> int:
+    """Loop: every keyframe starts a transition, the last leading back to the first."""
+    return keyframes * frames_per_transition if loop else (keyframes - 1) * frames_per_transition + 1
+
+
+def _path(keys: torch.Tensor, frames_per_transition: int, loop: bool, interpolate) -> torch.Tensor:
+    """(K, D) keyframes -> (T, D) frames; frame i * F is exactly keyframe i."""
+    k = len(keys)
+    if k == 1:
+        return keys.repeat(frames_per_transition if loop else 1, 1)
+    pairs = k if loop else k - 1
+    t = torch.arange(frames_per_transition, dtype=torch.float32)[:, None] / frames_per_transition
+    steps = [interpolate(keys[i].expand(frames_per_transition, -1), keys[(i + 1) % k].expand(frames_per_transition, -1), t) for i in range(pairs)]
+    if not loop:
+        steps.append(keys[-1:])
+    return torch.cat(steps)
+
+
+def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition: int = 30, labels: Sequence | None = None,
+                interpolation: str = "spherical", loop: bool = True, truncation: float | None = None, temperature: float = 1.0,
+                grid_size: tuple[int, int] = (1, 1), display_size: int = 256, resize: str | LoadedModel = "nearest",
+                limits: Limits | None = None, progress: Progress | None = None) -> np.ndarray:
+    """Render a walk -> uint8 frames (T, H, W, 3).
+
+    Keyframes come from `seeds` (one seed holds the latent still) and, for conditional
+    models, `labels` (names or indices; one label holds the class). Each keyframe of
+    walk 0 is exactly the Sample tab's image for that seed. `resize` is 'nearest',
+    'smooth' or a super-resolution model, applied before fitting to `display_size`."""
+    limits = limits or Limits.from_env()
+    check_generator(model)
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}")
+    seeds = [check_seed(s) for s in seeds]
+    if not seeds:
+        raise ValueError("give at least one seed")
+    label_ids = [resolve_label(model, l) for l in labels] if labels else []
+    if model.task == "conditional" and not label_ids:
+        raise ValueError(f"{model.name} is class-conditional: give at least one label ({', '.join(model.labels)})")
+    k = max(len(seeds), len(label_ids))
+    for name, values in (("seeds", seeds), ("labels", label_ids)):
+        if len(values) not in (0, 1, k):
+            raise ValueError(f"{name}: give one or {k} (one per keyframe), got {len(values)}")
+    if not isinstance(frames_per_transition, (int, np.integer)) or frames_per_transition < 1:
+        raise ValueError("frames per transition must be a whole number of at least 1")
+    cols, rows = grid_size
+    if not (1 <= cols <= limits.max_grid and 1 <= rows <= limits.max_grid):
+        raise ValueError(f"grid must be 1x1 to {limits.max_grid}x{limits.max_grid}")
+    if not 16 <= display_size <= limits.max_display:
+        raise ValueError(f"display size must be 16-{limits.max_display} pixels")
+    if k == 1 and not loop:
+        raise ValueError("a walk needs two keyframes, or one with loop on (a still video)")
+    total = frame_count(k, frames_per_transition, loop)
+    if total > limits.max_frames:
+        raise ValueError(f"{total} frames requested; the limit is {limits.max_frames} (GENSTUDIO_MAX_FRAMES)")
+    if max(seeds) + (cols * rows - 1) * CELL_SEED_STRIDE > MAX_SEED:
+        raise ValueError("seeds too large for a walk grid of this size")
+
+    lerp = lambda a, b, t: (1 - t) * a + t * b
+    interp = slerp if interpolation == "spherical" else lerp
+    weights = None
+    if label_ids:
+        onehot = torch.nn.functional.one_hot(torch.tensor(label_ids * (k if len(label_ids) == 1 else 1)), len(model.labels)).float()
+        weights = _path(onehot, frames_per_transition, loop, lerp)  # class weights mix linearly
+    cells = []
+    for j in range(cols * rows):
+        cell_seeds = [s + j * CELL_SEED_STRIDE for s in (seeds * k if len(seeds) == 1 else seeds)]
+        z = _path(latents(cell_seeds, model.net.latent_dim, truncation) * temperature, frames_per_transition, loop, interp)
+        cells.append(render(model, z, weights))
+        if progress:
+            progress(0.5 * (j + 1) / (cols * rows), "rendering frames")
+    cell_side = max(16, (display_size - 2 * (cols - 1)) // cols)  # fit the grid into display_size
+    frames = []
+    for t in range(total):
+        tiles = np.stack([_fit(cell[t], cell_side, resize) for cell in cells])
+        frame = grid(tiles, cols, padding=2 if cols * rows > 1 else 0, fill=0) if cols * rows > 1 else tiles[0]
+        frames.append(_even(frame))
+        if progress and t % 30 == 0:
+            progress(0.5 + 0.3 * t / total, "resizing frames")
+    return np.stack(frames)
+
+
+def _fit(image: np.ndarray, side: int, resize: str | LoadedModel) -> np.ndarray:
+    if not isinstance(resize, str):
+        from genstudio.tasks.upscale import upscale_array
+
+        image = upscale_array(image[..., 0] if image.shape[2] == 1 else image, resize, tile=0)
+        resize = "smooth"
+    if resize not in ("nearest", "smooth"):
+        raise ValueError("resize must be 'nearest', 'smooth' or a super-resolution model")
+    interpolation = cv2.INTER_NEAREST if resize == "nearest" else cv2.INTER_CUBIC
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    out = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interpolation)
+    return as_rgb(out)
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """yuv420p needs even sides."""
+    h, w = frame.shape[:2]
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") if h % 2 or w % 2 else frame
+
+
+def encode_video(frames: np.ndarray, path: str | Path, fps: int, recipe: dict | None = None, gif: bool = False,
+                 limits: Limits | None = None) -> list[Path]:
+    """Write H.264 mp4 (yuv420p, plays in every browser) with moviepy; the recipe goes into
+    the mp4's comment tag and beside it as JSON. Returns the files written."""
+    from moviepy import VideoClip
+
+    limits = limits or Limits.from_env()
+    if not isinstance(fps, (int, np.integer)) or not 1 <= fps <= limits.max_fps:
+        raise ValueError(f"fps must be a whole number 1-{limits.max_fps}")
+    path = Path(path)
+    params = ["-movflags", "+faststart"]
+    if recipe is not None:
+        params += ["-metadata", f"comment={json.dumps(recipe, sort_keys=True)}"]
+    # Frame i is shown at t = i / fps. Index by rounding and pad the duration by half a
+    # frame: moviepy's float timestamps otherwise drop or repeat frames.
+    n = len(frames)
+    clip = VideoClip(frame_function=lambda t: frames[min(n - 1, int(round(t * fps)))], duration=(n + 0.5) / fps)
+    clip.write_videofile(str(path), fps=fps, codec="libx264", audio=False, preset="veryfast", pixel_format="yuv420p",
+                         ffmpeg_params=params, logger=None)
+    written = [path]
+    if recipe is not None:
+        sidecar = path.with_suffix(".json")
+        sidecar.write_text(json.dumps(recipe, indent=2, sort_keys=True) + "\n")
+        written.append(sidecar)
+    if gif:
+        gif_path = path.with_suffix(".gif")
+        clip.write_gif(str(gif_path), fps=min(fps, 25), logger=None)
+        written.append(gif_path)
+    clip.close()
+    return written
+
+
+def read_video_recipe(path: str | Path) -> dict | None:
+    """The recipe in an mp4 made by GenStudio: the JSON beside it, else the comment tag."""
+    path = Path(path)
+    sidecar = path.with_suffix(".json")
+    if sidecar.exists():
+        return json.loads(sidecar.read_text())
+    import subprocess
+
+    import imageio_ffmpeg
+
+    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(path), "-f", "ffmetadata", "-"], capture_output=True, text=True, timeout=30)
+    for line in out.stdout.splitlines():
+        if line.startswith("comment="):
+            try:
+                return json.loads(line[len("comment="):].replace("\\=", "=").replace("\\;", ";").replace("\\#", "#").replace("\\\\", "\\"))
+            except json.JSONDecodeError:
+                return None
+    return None

@@ -1,0 +1,1 @@
+"""Training: one loop (`loop.py`) and a step function per family (`families.py`)."""

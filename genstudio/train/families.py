@@ -1,0 +1,358 @@
+"""What each model family adds to the one loop: its networks, optimisers, data and step.
+
+A family exposes `modules` (name -> nn.Module; the loop wraps trainable ones in DDP),
+`optimizers`, `shipped` (the module that becomes the checkpoint, EMA'd by the loop),
+`batches()`, `step(batch) -> {loss name: value}`, `arch_spec()`, `card()`,
+`preview(net) -> uint8 image` and `validate(net) -> {metric: value}`.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genstudio import data, registry
+from genstudio.masks import random_mask
+from genstudio.tasks.images import grid, to_uint8
+from genstudio.tasks.inpaint import classical_fill
+from genstudio.tasks.upscale import bicubic_downscale
+from genstudio.train.loop import unwrap
+
+
+class Family:
+    shipped = "net"
+
+    def __init__(self, cfg: dict[str, Any], device: torch.device, rank: int = 0, world: int = 1):
+        self.cfg, self.device, self.rank, self.world = cfg, device, rank, world
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}  # saved and restored by the loop
+        self.t = cfg["train"]
+        self.model_cfg = dict(cfg.get("model", {}))
+        self.arch = self.model_cfg.pop("arch")
+        self.data_cfg = cfg.get("data", {})
+        self.rng = torch.Generator().manual_seed(int(self.t.get("seed", 0)) * 1000 + rank)
+        self.np_rng = np.random.default_rng(int(self.t.get("seed", 0)) * 1000 + rank)
+        self.batch_size = int(self.t.get("batch_size", 64)) // world  # global batch split over processes
+
+    def arch_spec(self) -> tuple[str, dict]:
+        return self.arch, self.model_cfg
+
+    def _adam(self, module, lr_key="lr", betas=(0.9, 0.999)):
+        return torch.optim.Adam(module.parameters(), lr=float(self.t.get(lr_key, 2e-4)), betas=tuple(self.t.get("betas", betas)))
+
+    def _cosine(self, optimizer):
+        """Cosine decay over the configured steps, to 5% of the initial rate."""
+        lr = optimizer.param_groups[0]["lr"]
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, int(self.t.get("steps", 1000)), eta_min=lr * 0.05)
+
+    def validate(self, net) -> dict[str, float]:
+        return {}
+
+
+class _LabelledImages(Family):
+    """Families trained on a labelled image set (idx dataset or a folder)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        size, channels = self.model_cfg.get("image_size", 28), self.model_cfg.get("channels", 1)
+        images, labels, self.label_names = data.load_labelled_images(self.data_cfg["dataset"], "train", size, channels)
+        arr = images[..., None] if images.ndim == 3 else images
+        self.images = torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous().to(self.device)  # uint8, kept compact
+        self.labels = torch.from_numpy(labels).to(self.device)
+        self.image_size, self.channels = arr.shape[1], arr.shape[3]
+
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while True:
+            idx = torch.randint(0, len(self.images), (self.batch_size,), generator=self.rng).to(self.device)
+            yield self.images[idx].float() / 255, self.labels[idx]
+
+    def base_card(self, task: str) -> dict[str, Any]:
+        return {
+            "task": task,
+            "dataset": self.data_cfg["dataset"],
+            "labels": self.label_names if task in ("conditional", "classify") else None,
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "scale": None,
+            "metrics": {},
+            "description": self.cfg.get("description", ""),
+        }
+
+
+class GANFamily(_LabelledImages):
+    """Hinge-loss GAN; class-conditional when the generator has num_classes > 0."""
+
+    shipped = "g"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from genstudio.models.gan import Discriminator
+
+        g = registry.build(self.arch, self.model_cfg).to(self.device)
+        self.aux_weight = float(self.t.get("aux_class_weight", 0.0))  # AC-GAN term; 0 = projection only
+        d = Discriminator(int(self.t.get("d_width", 32)), g.num_classes, self.channels, auxiliary_classifier=self.aux_weight > 0).to(self.device)
+        self.modules = {"g": g, "d": d}
+        self.optimizers = {"g": self._adam(g, "lr", (0.0, 0.9)), "d": self._adam(d, "d_lr", (0.0, 0.9))}
+        self.conditional = g.num_classes > 0
+        self.preview_z = torch.randn(100, g.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
+
+    def step(self, batch):
+        real, labels = batch
+        real = real * 2 - 1
+        labels = labels if self.conditional else None
+        g, d = self.modules["g"], self.modules["d"]
+        z = torch.randn(len(real), unwrap(g).latent_dim, device=self.device)
+        with torch.no_grad():
+            fake = g(z, labels)
+        both_labels = torch.cat([labels, labels]) if self.conditional else None
+        scores, logits = d(torch.cat([real, fake]), both_labels)  # one forward: DDP-friendly
+        loss_d = F.relu(1 - scores[: len(real)]).mean() + F.relu(1 + scores[len(real) :]).mean()
+        losses = {}
+        if logits is not None:  # the classifier learns from real images only, so G's mistakes never teach it
+            aux_d = F.cross_entropy(logits[: len(real)], labels)
+            loss_d = loss_d + self.aux_weight * aux_d
+            losses["aux_d"] = aux_d.item()
+        self.optimizers["d"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["d"].step()
+
+        plain_d = unwrap(d).requires_grad_(False)  # G's step needs no D gradients (nor their all-reduce)
+        scores, logits = plain_d(g(z, labels), labels)
+        loss_g = -scores.mean()
+        if logits is not None:
+            aux_g = F.cross_entropy(logits, labels)
+            loss_g = loss_g + self.aux_weight * aux_g
+            losses["aux_g"] = aux_g.item()
+        self.optimizers["g"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["g"].step()
+        plain_d.requires_grad_(True)
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), **losses}
+
+    @torch.no_grad()
+    def preview(self, net):
+        net.eval()
+        # one row per class, so a conditional grid reads class by class
+        labels = torch.arange(100, device=self.device) // 10 % net.num_classes if self.conditional else None
+        return grid(to_uint8(net.generate(self.preview_z, labels)), 10)
+
+    def card(self):
+        return self.base_card("conditional" if self.conditional else "sample")
+
+
+class VAEFamily(_LabelledImages):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        net = registry.build(self.arch, self.model_cfg).to(self.device)
+        self.modules = {"net": net}
+        self.optimizers = {"net": self._adam(net, "lr")}
+        self.beta = float(self.t.get("beta", 1.0))
+        self.warmup = int(self.t.get("kl_warmup_steps", 0))  # KL annealing avoids early posterior collapse
+        self.steps_done = 0
+
+    def step(self, batch):
+        x, _ = batch
+        net = self.modules["net"]
+        logits, mu, logvar = net(x)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum() / len(x)
+        self.steps_done += 1
+        beta = self.beta * min(1.0, self.steps_done / self.warmup) if self.warmup else self.beta
+        loss = recon + beta * kl
+        self.optimizers["net"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["net"].step()
+        return {"recon_bce": recon.item(), "kl": kl.item()}
+
+    @torch.no_grad()
+    def preview(self, net):
+        net.eval()
+        z = torch.randn(100, net.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
+        return grid(to_uint8(net.generate(z)), 10)
+
+    def card(self):
+        return self.base_card("sample")
+
+
+class ClassifierFamily(_LabelledImages):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        net = registry.build(self.arch, self.model_cfg).to(self.device)
+        self.modules = {"net": net}
+        self.optimizers = {"net": torch.optim.AdamW(net.parameters(), lr=float(self.t.get("lr", 2e-3)), weight_decay=1e-4)}
+        self.schedulers = {"net": self._cosine(self.optimizers["net"])}
+        test_images, test_labels, _ = data.load_labelled_images(self.data_cfg["dataset"], "test")
+        self.test = (torch.from_numpy(test_images[:, None]).float().div(255), torch.from_numpy(test_labels))
+
+    def step(self, batch):
+        x, y = batch
+        # light augmentation: random shifts of up to 2 px
+        x = torch.roll(x, shifts=(int(torch.randint(-2, 3, (1,), generator=self.rng)), int(torch.randint(-2, 3, (1,), generator=self.rng))), dims=(2, 3))
+        loss = F.cross_entropy(self.modules["net"](x), y, label_smoothing=0.05)
+        self.optimizers["net"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["net"].step()
+        self.schedulers["net"].step()
+        return {"loss": loss.item()}
+
+    @torch.no_grad()
+    def validate(self, net):
+        net.eval()
+        x, y = self.test
+        pred = torch.cat([net(x[i : i + 1000].to(self.device)).argmax(1).cpu() for i in range(0, len(x), 1000)])
+        return {"test_accuracy": round(float((pred == y).float().mean()), 4)}
+
+    def preview(self, net):
+        return grid(to_uint8(self.test[0][:100]), 10)
+
+    def card(self):
+        return self.base_card("classify")
+
+
+def random_crop(photos: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
+    """A random square crop of a random photo at least `size` on each side, randomly
+    flipped and rotated by 90-degree steps."""
+    while True:  # some T91 images are smaller than a crop: draw again
+        photo = photos[int(rng.integers(len(photos)))]
+        h, w = photo.shape[:2]
+        if h >= size and w >= size:
+            break
+    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    crop = photo[y : y + size, x : x + size]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    return np.ascontiguousarray(np.rot90(crop, int(rng.integers(4))))
+
+
+def _train_photos(data_cfg: dict) -> list[np.ndarray]:
+    return data.load_photos(data_cfg.get("train", ["train/t91", "train/bsd200"]))
+
+
+class SRFamily(Family):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.photos = _train_photos(self.data_cfg)
+        net = registry.build(self.arch, self.model_cfg).to(self.device)
+        self.scale = net.scale
+        self.modules = {"net": net}
+        self.optimizers = {"net": self._adam(net, "lr")}
+        self.schedulers = {"net": self._cosine(self.optimizers["net"])}
+        self.patch = int(self.t.get("lr_patch", 48))
+        self.val = data.load_photos([self.data_cfg.get("val", "val/set5")])
+
+    def batches(self):
+        while True:
+            hr = np.stack([random_crop(self.photos, self.patch * self.scale, self.np_rng) for _ in range(self.batch_size)])
+            lr = np.stack([bicubic_downscale(h, self.scale) for h in hr])
+            yield (torch.from_numpy(lr).permute(0, 3, 1, 2).float().div(255).to(self.device),
+                   torch.from_numpy(hr).permute(0, 3, 1, 2).float().div(255).to(self.device))
+
+    def step(self, batch):
+        lr, hr = batch
+        loss = F.l1_loss(self.modules["net"](lr), hr)
+        self.optimizers["net"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["net"].step()
+        self.schedulers["net"].step()
+        return {"l1": loss.item()}
+
+    @torch.no_grad()
+    def validate(self, net):
+        from genstudio.eval.metrics import sr_scores
+        from genstudio.tasks.upscale import upscale_array
+
+        net.eval()
+        loaded = registry.LoadedModel("training", net, self.card(), self.arch, self.device)
+        scores = []
+        for hr in self.val:
+            hr = hr[: hr.shape[0] - hr.shape[0] % self.scale, : hr.shape[1] - hr.shape[1] % self.scale]
+            scores.append(sr_scores(upscale_array(bicubic_downscale(hr, self.scale), loaded), hr, self.scale)[0])
+        return {"set5_psnr_y": round(float(np.mean(scores)), 3)}
+
+    @torch.no_grad()
+    def preview(self, net):
+        net.eval()
+        hr = self.val[min(2, len(self.val) - 1)][:128, :128]  # Set5 butterfly: edges show SR best
+        lr = torch.from_numpy(np.array(bicubic_downscale(hr, self.scale))).permute(2, 0, 1)[None].float().div(255).to(self.device)
+        up = to_uint8(net(lr))[0]
+        return np.concatenate([hr, up], axis=1)
+
+    def card(self):
+        return {"task": "upscale", "dataset": "T91 + BSD200 (291 images)", "labels": None, "image_size": None,
+                "channels": 3, "scale": self.scale, "metrics": {}, "description": self.cfg.get("description", "")}
+
+
+class InpaintFamily(Family):
+    """Learns to refine a Telea fill, on photo crops or on a labelled image set."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        net = registry.build(self.arch, self.model_cfg).to(self.device)
+        self.modules = {"net": net}
+        self.optimizers = {"net": self._adam(net, "lr")}
+        self.schedulers = {"net": self._cosine(self.optimizers["net"])}
+        self.crop = int(self.t.get("crop", 128))
+        self.coverage = tuple(self.t.get("coverage", (0.05, 0.40)))
+        if "dataset" in self.data_cfg:
+            images, _, _ = data.load_labelled_images(self.data_cfg["dataset"], "train")
+            self.images = images[..., None] if images.ndim == 3 else images
+            self.crop = self.images.shape[1]
+            self.photos = None
+        else:
+            self.photos = _train_photos(self.data_cfg)
+
+    def _sample(self) -> np.ndarray:
+        if self.photos is None:
+            return self.images[int(self.np_rng.integers(len(self.images)))]
+        return random_crop(self.photos, self.crop, self.np_rng)
+
+    def batches(self):
+        while True:
+            targets, prefilled, masks = [], [], []
+            for _ in range(self.batch_size):
+                image = self._sample()
+                mask = random_mask(self.crop, self.crop, self.np_rng, self.coverage)
+                targets.append(image)
+                prefilled.append(classical_fill(image, mask, "telea"))
+                masks.append(mask[..., None])
+            as_t = lambda a: torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).float().to(self.device)
+            yield as_t(prefilled) / 255, as_t(masks), as_t(targets) / 255
+
+    def step(self, batch):
+        prefilled, mask, target = batch
+        out = self.modules["net"](prefilled, mask)
+        # only the hole is ever shown, so only the hole is scored
+        loss = (torch.abs(out - target) * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
+        self.optimizers["net"].zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizers["net"].step()
+        self.schedulers["net"].step()
+        with torch.no_grad():
+            base = (torch.abs(prefilled - target) * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
+        return {"hole_l1": loss.item(), "telea_hole_l1": base.item()}
+
+    @torch.no_grad()
+    def preview(self, net):
+        net.eval()
+        prefilled, mask, target = next(self.batches())
+        out = prefilled * (1 - mask) + net(prefilled, mask).clamp(0, 1) * mask
+        holes = target * (1 - mask) + mask
+        rows = [to_uint8(t[:8]) for t in (holes, prefilled, out, target)]
+        return grid(np.concatenate(rows), 8)
+
+    def card(self):
+        dataset = self.data_cfg.get("dataset", "T91 + BSD200 crops")
+        channels = 1 if self.photos is None else 3
+        return {"task": "inpaint", "dataset": dataset, "labels": None, "image_size": self.crop if self.photos is None else None,
+                "channels": channels, "scale": None, "metrics": {}, "prefill": "telea",
+                "description": self.cfg.get("description", "")}
+
+
+FAMILIES = {"gan": GANFamily, "vae": VAEFamily, "classifier": ClassifierFamily, "sr": SRFamily, "inpaint": InpaintFamily}
+
+
+def make_family(cfg: dict[str, Any], device: torch.device, rank: int = 0, world: int = 1) -> Family:
+    if cfg["family"] not in FAMILIES:
+        raise ValueError(f"unknown family {cfg['family']!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[cfg["family"]](cfg, device, rank, world)

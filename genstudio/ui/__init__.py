@@ -1,0 +1,1 @@
+"""Gradio layout (`app.py`) and thin callbacks (`callbacks.py`)."""

@@ -1,0 +1,66 @@
+"""Start the app on a free loopback port in a subprocess, for API, browser and load tests."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    def __init__(self, checkpoints: Path | None = None, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.env = {**os.environ, "GENSTUDIO_DEVICE": "cpu", **(env or {})}
+        if checkpoints:
+            self.env["GENSTUDIO_CHECKPOINTS"] = str(checkpoints)
+        self.proc: subprocess.Popen | None = None
+        self.startup_seconds = None
+
+    def __enter__(self) -> "AppServer":
+        started = time.time()
+        self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port)], cwd=Path(__file__).resolve().parent.parent,
+                                     env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        while time.time() - started < 120:
+            if self.proc.poll() is not None:
+                raise RuntimeError("app exited:\n" + self.proc.stdout.read())
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as r:
+                    if r.status == 200:
+                        self.startup_seconds = time.time() - started
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise TimeoutError("app did not start within 120 s")
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def alive(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url, timeout=5) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

@@ -1,0 +1,153 @@
+"""The app in a real browser: Debian's headless Chromium driven by Playwright.
+
+Opens every tab, runs it with real inputs (painting a mask stroke on the inpaint
+canvas) and checks a real output appears. Screenshots land in test-artifacts/.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app_server import AppServer
+
+pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def page():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: `bash tests/run` installs it")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with AppServer() as server, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(60_000)
+        page.goto(server.url)
+        page.wait_for_selector("#sample-go")
+        yield page
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request, page):
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        _shot(page, f"failed-{request.node.name}")
+
+
+def _tab(page, name):
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def _shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def _image_src(page, selector) -> str:
+    img = page.locator(f"{selector} img").first
+    img.wait_for(state="visible")
+    return img.get_attribute("src")
+
+
+def test_sample_tab(page):
+    _tab(page, "Sample")
+    page.click("#sample-go")
+    first = _image_src(page, "#sample-output")
+    page.get_by_role("spinbutton", name="Seed").first.fill("123")
+    page.click("#sample-go")
+    page.wait_for_function("s => document.querySelector('#sample-output img').src !== s", arg=first)
+    _shot(page, "tab-sample")
+
+
+def test_conditional_tab(page):
+    _tab(page, "Label-conditioned")
+    page.get_by_role("radio", name="all classes").check()
+    page.click("#conditional-go")
+    _image_src(page, "#conditional-output")
+    _shot(page, "tab-conditional")
+
+
+def test_inpaint_tab_with_painted_stroke(page):
+    _tab(page, "Inpaint")
+    editor = page.locator("#inpaint-editor")
+    editor.locator("input[type=file]").first.set_input_files(str(REPO / "assets" / "photos" / "chelsea.png"))
+    canvas = editor.locator("canvas").first
+    canvas.wait_for(state="visible")
+    time.sleep(1)  # let the editor lay the image out
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+    page.mouse.move(cx - 60, cy - 20)
+    page.mouse.down()
+    for i in range(1, 13):
+        page.mouse.move(cx - 60 + i * 10, cy - 20 + i * 3)
+    page.mouse.up()
+    time.sleep(0.5)  # the editor commits the stroke to its layer asynchronously
+    page.click("#inpaint-go")
+    _image_src(page, "#inpaint-output")
+    _shot(page, "tab-inpaint")
+    note = page.get_by_text("only the painted area changed")
+    note.wait_for()
+
+
+def test_upscale_tab(page):
+    _tab(page, "Upscale")
+    page.locator("#upscale-input input[type=file]").first.set_input_files(str(REPO / "assets" / "photos" / "coffee.png"))
+    page.click("#upscale-go")
+    _image_src(page, "#upscale-output")
+    _shot(page, "tab-upscale")
+
+
+def test_walk_tab(page):
+    _tab(page, "Latent walk")
+    page.get_by_role("spinbutton", name="number input for Frames per transition").fill("8")
+    page.click("#walk-go")
+    video = page.locator("#walk-video video").first
+    video.wait_for(state="attached")
+    page.wait_for_function("() => { const v = document.querySelector('#walk-video video'); return v && v.src && v.readyState >= 1 }")
+    assert page.evaluate("() => document.querySelector('#walk-video video').duration") > 0
+    _shot(page, "tab-walk")
+
+
+def test_flow_between_tabs(page, tmp_path):
+    _tab(page, "Sample")
+    page.click("#sample-go")
+    _image_src(page, "#sample-output")
+    page.get_by_role("button", name="Send to upscale").click()
+    page.locator("#upscale-input img").first.wait_for(state="visible")  # the grid arrived, no download needed
+    _tab(page, "Sample")
+    page.get_by_role("button", name="Send to inpaint").click()
+    page.locator("#inpaint-editor canvas").first.wait_for(state="visible")
+    _tab(page, "Sample")
+    seeds = page.get_by_label("Seeds of these images").input_value()
+    page.get_by_role("button", name="Walk from these seeds").click()
+    page.wait_for_function("s => [...document.querySelectorAll('textarea')].some(t => t.value === s && t.closest('#walk-seeds'))", arg=seeds)
+
+
+def test_recipe_tab_restores_settings(page, tmp_path):
+    from genstudio.tasks.io import save_png
+
+    save_png(np.zeros((28, 28), np.uint8), tmp_path / "made.png", {"task": "sample", "model": "vae-fmnist", "seed": 4242, "n": 9,
+                                                                      "temperature": 0.6})
+    _tab(page, "Recipe")
+    page.locator("#recipe-file input[type=file]").first.set_input_files(str(tmp_path / "made.png"))
+    page.get_by_text("4242").first.wait_for()
+    page.get_by_role("tab", name="Sample", exact=True).wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '4242')")
+    _shot(page, "tab-recipe")
+
+
+def test_models_tab(page):
+    _tab(page, "Models")
+    page.locator("#model-card h3").first.wait_for()
+    _shot(page, "tab-models")

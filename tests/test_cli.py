@@ -1,0 +1,92 @@
+"""The `genstudio` command, end to end on tiny models (a subprocess each, as a user runs it)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genstudio.tasks.io import read_recipe
+
+
+@pytest.fixture
+def run(tiny_dir, tmp_path):
+    env = {**os.environ, "GENSTUDIO_CHECKPOINTS": str(tiny_dir), "GENSTUDIO_DEVICE": "cpu"}
+
+    def _run(*args, ok=True):
+        out = subprocess.run([sys.executable, "-m", "genstudio", *map(str, args)], capture_output=True, text=True,
+                             env=env, cwd=tmp_path, timeout=300)
+        assert (out.returncode == 0) == ok, out.stderr[-2000:]
+        return out
+
+    return _run
+
+
+def test_models_json(run):
+    entries = json.loads(run("models", "--json").stdout)
+    by_name = {e["name"]: e for e in entries}
+    assert {"name", "task", "arch", "dataset", "labels", "image_size", "channels", "scale", "metrics"} <= set(entries[0])
+    assert by_name["tiny-cgan"]["labels"][7] == "Sneaker" and by_name["tiny-sr4"]["scale"] == 4
+    assert by_name["tiny-gan"]["labels"] is None and by_name["tiny-gan"]["scale"] is None
+    assert "tiny-gan" in run("models").stdout
+
+
+def test_sample_png_and_npz(run, tmp_path):
+    run("sample", "--model", "tiny-cgan", "--n", 5, "--seed", 3, "--label", "Sneaker", "--output", "s.png")
+    assert read_recipe(tmp_path / "s.png")["label"] == "Sneaker"
+    run("sample", "--model", "tiny-cgan", "--n", 5, "--seed", 3, "--label", 7, "--output", "s.npz")
+    data = np.load(tmp_path / "s.npz")
+    assert data["images"].shape == (5, 28, 28, 1) and data["images"].dtype == np.uint8
+    assert data["labels"].tolist() == [7] * 5
+    run("sample", "--model", "tiny-gan", "--n", 2, "--seed", 3, "--truncation", 0.7, "--output", "g.npz")
+    bad = run("sample", "--model", "tiny-cgan", "--n", 2, "--seed", 0, "--label", 12, "--output", "x.png", ok=False)
+    assert "out of range" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_upscale_file_and_folder(run, tmp_path, photo):
+    Image.fromarray(photo[:40, :50]).save(tmp_path / "a.png")
+    run("upscale", "--model", "tiny-sr2", "--input", "a.png", "--output", "a2.png")
+    assert Image.open(tmp_path / "a2.png").size == (100, 80)
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        Image.fromarray(photo[: 20 + i, :30]).save(tmp_path / "in" / f"{i}.png")
+    run("upscale", "--model", "tiny-sr4", "--input", "in", "--output", "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png", "2.png"]
+
+
+def test_inpaint_file_and_folder(run, tmp_path, photo):
+    Image.fromarray(photo).save(tmp_path / "p.png")
+    mask = np.zeros((32, 32), np.uint8)
+    mask[10:20, 10:20] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")  # another size: resized with nearest
+    run("inpaint", "--model", "tiny-inpaint", "--input", "p.png", "--mask", "m.png", "--output", "o.png")
+    out = np.asarray(Image.open(tmp_path / "o.png"))
+    assert out.shape == photo.shape and np.array_equal(out[:30], photo[:30])
+    for d in ("imgs", "masks"):
+        (tmp_path / d).mkdir()
+    Image.fromarray(photo).save(tmp_path / "imgs" / "x.png")
+    Image.fromarray(mask).save(tmp_path / "masks" / "x.png")
+    run("inpaint", "--model", "telea", "--input", "imgs", "--mask", "masks", "--output", "filled")
+    assert (tmp_path / "filled" / "x.png").exists()
+
+
+def test_walk(run, tmp_path):
+    run("walk", "--model", "tiny-gan", "--seeds", "1,5,9-10", "--frames-per-transition", 4, "--fps", 8, "--loop",
+        "--size", 64, "--output", "w.mp4")
+    assert (tmp_path / "w.mp4").stat().st_size > 0
+    assert json.loads((tmp_path / "w.json").read_text())["seeds"] == "1,5,9-10"
+    run("walk", "--model", "tiny-cgan", "--seeds", "2", "--labels", "Sneaker,Bag", "--frames-per-transition", 3, "--fps", 8,
+        "--loop", "--size", 64, "--output", "c.mp4")
+    bad = run("walk", "--model", "tiny-gan", "--seeds", "1,2", "--frames-per-transition", 5000, "--fps", 8, "--output", "x.mp4", ok=False)
+    assert "limit" in bad.stderr
+
+
+def test_errors_are_one_line(run):
+    for args in (["sample", "--model", "../../etc/passwd", "--output", "x.png"], ["upscale", "--model", "nope", "--input", "a", "--output", "b"],
+                 ["eval", "missing-model"]):
+        out = run(*args, ok=False)
+        assert out.stderr.startswith("genstudio ") and "Traceback" not in out.stderr

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+import torch
+
+from genstudio.tasks import generate
+from genstudio.tasks.images import grid
+from genstudio.tasks.io import read_recipe, save_png
+
+
+def test_same_seed_same_images(tiny):
+    model = tiny("tiny-gan")
+    a = generate.sample(model, 6, seed=42)
+    b = generate.sample(model, 6, seed=42)
+    assert a.shape == (6, 28, 28, 1) and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, generate.sample(model, 6, seed=43))
+
+
+def test_seed_names_one_image(tiny):
+    """Image i of a grid with seed S is the image of seed S + i on its own."""
+    model = tiny("tiny-vae")
+    grid_images = generate.sample(model, 4, seed=10)
+    assert np.array_equal(grid_images[2], generate.sample(model, 1, seed=12)[0])
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**40, 1.5, "abc", None, True])
+def test_bad_seeds_rejected(tiny, seed):
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        generate.sample(tiny("tiny-gan"), 2, seed=seed)
+
+
+def test_parse_seeds():
+    assert generate.parse_seeds("1,5,9-12") == [1, 5, 9, 10, 11, 12]
+    assert generate.parse_seeds(" 3 ") == [3]
+    for bad in ["", "a", "-3", "5-2", "1,,x", "1-99999999"]:
+        with pytest.raises(ValueError):
+            generate.parse_seeds(bad)
+
+
+def test_labels_by_index_and_name(tiny):
+    model = tiny("tiny-cgan")
+    by_index = generate.sample(model, 3, seed=1, label=7)
+    by_name = generate.sample(model, 3, seed=1, label="sneaker")
+    by_digit = generate.sample(model, 3, seed=1, label="7")
+    assert np.array_equal(by_index, by_name) and np.array_equal(by_index, by_digit)
+    assert not np.array_equal(by_index, generate.sample(model, 3, seed=1, label="Bag"))
+
+
+@pytest.mark.parametrize("label", [10, -1, "Sneakers", 3.5, None])
+def test_bad_labels_rejected(tiny, label):
+    with pytest.raises(ValueError, match="label|conditional"):
+        generate.sample(tiny("tiny-cgan"), 2, seed=0, label=label)
+
+
+def test_unconditional_model_refuses_label(tiny):
+    with pytest.raises(ValueError, match="unconditional"):
+        generate.resolve_label(tiny("tiny-gan"), 3)
+
+
+def test_wrong_task_refused(tiny):
+    with pytest.raises(ValueError, match="not|choose a sampling"):
+        generate.sample(tiny("tiny-sr2"), 2, seed=0)
+
+
+@pytest.mark.parametrize("n", [0, -1, 10_000, 2.5])
+def test_bad_counts(tiny, n):
+    with pytest.raises(ValueError, match="number of images"):
+        generate.sample(tiny("tiny-gan"), n, seed=0)
+
+
+def test_truncation_bounds_latents_deterministically():
+    z = generate.latent(5, 4096, truncation=0.5)
+    assert z.abs().max() <= 0.5
+    assert torch.equal(z, generate.latent(5, 4096, truncation=0.5))
+    assert not torch.equal(z, generate.latent(5, 4096))
+
+
+def test_temperature_scales_vae_prior(tiny):
+    model = tiny("tiny-vae")
+    cold = generate.sample(model, 8, seed=0, temperature=0.01)
+    warm = generate.sample(model, 8, seed=0, temperature=2.0)
+    assert cold.astype(float).std(axis=0).mean() < warm.astype(float).std(axis=0).mean()
+    with pytest.raises(ValueError, match="temperature"):
+        generate.sample(model, 2, seed=0, temperature=0)
+
+
+def test_blend_endpoints_are_the_classes(tiny):
+    model = tiny("tiny-cgan")
+    bag = generate.sample(model, 2, seed=3, label="Bag")
+    assert np.array_equal(generate.sample(model, 2, seed=3, label="Sneaker", blend_label="Bag", blend_weight=1.0), bag)
+    mid = generate.sample(model, 2, seed=3, label="Sneaker", blend_label="Bag", blend_weight=0.5)
+    assert not np.array_equal(mid, bag)
+
+
+def test_all_classes_rows(tiny):
+    out = generate.sample_all_classes(tiny("tiny-cgan"), 3, seed=0)
+    assert out.shape == (30, 28, 28, 1)
+    assert np.array_equal(out[7 * 3], generate.sample(tiny("tiny-cgan"), 1, seed=0, label=7)[0])
+
+
+def test_png_carries_recipe(tmp_path, tiny):
+    images = generate.sample(tiny("tiny-gan"), 4, seed=9)
+    recipe = {"model": "tiny-gan", "seed": 9, "n": 4}
+    path = save_png(grid(images), tmp_path / "g.png", recipe)
+    assert read_recipe(path) == recipe
+
+
+def test_ui_png_keeps_recipe_through_gradio(tiny, tmp_path):
+    """The Sample tab's PIL output keeps its recipe when Gradio writes the PNG."""
+    from gradio.processing_utils import save_pil_to_cache
+
+    from genstudio.ui import callbacks
+
+    shown, raw, seeds = callbacks.sample("tiny-gan", 4, 4, None, 0, 1, 2, False)
+    path = save_pil_to_cache(shown, str(tmp_path), format="png")
+    recipe = read_recipe(path)
+    assert recipe["seed"] == 4 and recipe["model"] == "tiny-gan" and recipe["n"] == 4
+    assert seeds == "4-7" and shown.size == (raw.shape[1] * 2, raw.shape[0] * 2)

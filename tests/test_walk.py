@@ -1,0 +1,90 @@
+import re
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from genstudio.limits import Limits
+from genstudio.tasks import generate
+from genstudio.tasks.walk import encode_video, frame_count, read_video_recipe, walk_frames
+
+
+def _probe(path) -> str:
+    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    return out.stderr
+
+
+@pytest.mark.parametrize("loop,expected", [(True, 4 * 5), (False, 3 * 5 + 1)])
+def test_frame_count(tiny, loop, expected):
+    frames = walk_frames(tiny("tiny-gan"), [1, 2, 3, 4], 5, loop=loop, display_size=64)
+    assert len(frames) == expected == frame_count(4, 5, loop)
+
+
+def test_first_keyframe_is_the_sample_image(tiny):
+    model = tiny("tiny-gan")
+    frames = walk_frames(model, [7, 9], 4, display_size=28, loop=False)
+    image = generate.sample(model, 1, seed=7)[0]
+    assert np.array_equal(frames[0][..., 0], image[..., 0])
+    assert np.array_equal(frames[4][..., 0], generate.sample(model, 1, seed=9)[0][..., 0])  # keyframe i at i*F
+
+
+def test_loop_closes_smoothly(tiny):
+    frames = walk_frames(tiny("tiny-vae"), [1, 2, 3], 12, loop=True, display_size=28).astype(float)
+    steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
+    wrap = np.abs(frames[0] - frames[-1]).mean()
+    assert wrap <= steps.max() * 1.01  # the jump back to the start is no bigger than any other step
+
+
+def test_class_walk_and_grid(tiny):
+    model = tiny("tiny-cgan")
+    frames = walk_frames(model, [3], 6, labels=["Sneaker", "Bag"], grid_size=(2, 2), display_size=128)
+    assert frames.shape[0] == 12 and frames.shape[1] % 2 == 0 and frames.shape[2] % 2 == 0
+    with pytest.raises(ValueError, match="give at least one label"):
+        walk_frames(model, [3], 6)
+
+
+def test_mp4_is_h264_yuv420p_with_recipe(tiny, tmp_path):
+    frames = walk_frames(tiny("tiny-gan"), [1, 2], 10, loop=True, display_size=64)
+    recipe = {"model": "tiny-gan", "seeds": "1,2"}
+    written = encode_video(frames, tmp_path / "w.mp4", fps=12, recipe=recipe, gif=True)
+    info = _probe(written[0])
+    assert re.search(r"Video: h264.*yuv420p", info), info
+    assert re.search(r"\b12 fps\b", info), info
+    n, _ = imageio_ffmpeg.count_frames_and_secs(str(written[0]))
+    assert n == 20
+    assert read_video_recipe(written[0]) == recipe
+    (tmp_path / "w.json").unlink()  # without the sidecar, the mp4's own comment tag holds it
+    assert read_video_recipe(written[0]) == recipe
+    assert (tmp_path / "w.gif").stat().st_size > 0
+
+
+def test_limits(tiny):
+    model = tiny("tiny-gan")
+    small = Limits(max_frames=50, max_grid=2, max_display=128, max_fps=30)
+    with pytest.raises(ValueError, match="limit is 50"):
+        walk_frames(model, [1, 2, 3], 30, display_size=64, limits=small)
+    with pytest.raises(ValueError, match="grid"):
+        walk_frames(model, [1, 2], 2, grid_size=(3, 1), display_size=64, limits=small)
+    with pytest.raises(ValueError, match="display size"):
+        walk_frames(model, [1, 2], 2, display_size=512, limits=small)
+    with pytest.raises(ValueError, match="frames per transition"):
+        walk_frames(model, [1, 2], 0)
+    with pytest.raises(ValueError, match="fps"):
+        encode_video(np.zeros((2, 16, 16, 3), np.uint8), "x.mp4", fps=61, limits=small)
+
+
+def test_old_walk_files_are_pruned(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from genstudio.ui import callbacks
+
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    folder = callbacks._walk_dir()
+    old, new = folder / "old.mp4", folder / "new.mp4"
+    old.write_bytes(b"x")
+    new.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    callbacks._walk_dir()
+    assert not old.exists() and new.exists()
