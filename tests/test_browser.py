@@ -81,10 +81,11 @@ def test_conditional_tab(page):
 def test_inpaint_tab_with_painted_stroke(page):
     _tab(page, "Inpaint")
     editor = page.locator("#inpaint-editor")
-    editor.locator("input[type=file]").first.set_input_files(str(REPO / "assets" / "photos" / "chelsea.png"))
     canvas = editor.locator("canvas").first
-    canvas.wait_for(state="visible")
-    time.sleep(1)  # let the editor lay the image out
+    canvas.wait_for(state="visible")  # the editor mounts when its tab opens; a file given before is dropped
+    editor.locator("input[type=file]").first.set_input_files(str(REPO / "assets" / "photos" / "chelsea.png"))
+    editor.get_by_text("select the draw tool to start").wait_for(state="hidden")  # the image is on the canvas
+    time.sleep(1)  # let the editor finish its zoom-to-fit
     box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
     page.mouse.move(cx - 60, cy - 20)

@@ -31,6 +31,7 @@ class RefineUNet(nn.Module):
     """
 
     multiple = 4  # H and W must be divisible by this
+    memory_format = torch.channels_last  # oneDNN's convolutions run ~1.5x faster in it on a CPU; tensor cores like it too
 
     def __init__(self, channels: int = 3, width: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8)):
         super().__init__()
@@ -48,7 +49,7 @@ class RefineUNet(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(self, prefilled: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([prefilled * 2 - 1, mask], dim=1)
+        x = torch.cat([prefilled * 2 - 1, mask], dim=1).contiguous(memory_format=self.memory_format)
         e0 = self.enc0(x)
         e1 = self.enc1(e0)
         h = self.mid(self.enc2(e1))

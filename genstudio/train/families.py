@@ -288,10 +288,13 @@ class InpaintFamily(Family):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        net = registry.build(self.arch, self.model_cfg).to(self.device)
+        net = registry.build(self.arch, self.model_cfg).to(self.device, memory_format=registry.memory_format(self.arch))
         self.modules = {"net": net}
         self.optimizers = {"net": self._adam(net, "lr")}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
+        self.loss = self.t.get("loss", "l1")  # l2 aims straight at PSNR; l1 at sharper fills
+        if self.loss not in ("l1", "l2"):
+            raise ValueError(f"train.loss must be 'l1' or 'l2', got {self.loss!r}")
         self.crop = int(self.t.get("crop", 128))
         self.coverage = tuple(self.t.get("coverage", (0.05, 0.40)))
         if "dataset" in self.data_cfg:
@@ -323,14 +326,16 @@ class InpaintFamily(Family):
         prefilled, mask, target = batch
         out = self.modules["net"](prefilled, mask)
         # only the hole is ever shown, so only the hole is scored
-        loss = (torch.abs(out - target) * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
+        error = torch.abs(out - target) if self.loss == "l1" else (out - target) ** 2
+        loss = (error * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
         self.optimizers["net"].zero_grad(set_to_none=True)
         loss.backward()
         self.optimizers["net"].step()
         self.schedulers["net"].step()
         with torch.no_grad():
             base = (torch.abs(prefilled - target) * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
-        return {"hole_l1": loss.item(), "telea_hole_l1": base.item()}
+            l1 = (torch.abs(out - target) * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
+        return {f"hole_{self.loss}": loss.item(), "hole_l1": l1.item(), "telea_hole_l1": base.item()}
 
     @torch.no_grad()
     def preview(self, net):
