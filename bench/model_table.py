@@ -50,8 +50,13 @@ def main() -> None:
         pic = REPO / "assets" / "models" / f"{info.name}.png"
         picture = f"![{info.name}](assets/models/{info.name}.png)" if pic.exists() else ""
         params = registry.parameter_count(info.name) / 1e6
+        trained = f"{p.get('steps')} steps, {p.get('wall_time_minutes')} min (1 CPU thread)"
+        if p.get("init_from"):  # a later stage: its cost includes the stage it started from
+            before = p["init_from"]
+            trained += (f" after `{before['model']}`'s {before['steps']} steps, {before['wall_time_minutes']} min: "
+                        f"{round(p['wall_time_minutes'] + before['wall_time_minutes'], 1)} min in all")
         print(f"| `{info.name}` | {info.task} | {info.card.get('description', '')} {params:.2f} M parameters; {info.card.get('dataset')} "
-              f"| {p.get('steps')} steps, {p.get('wall_time_minutes')} min (1 CPU thread) | {figures(info.card)} | {picture} |")
+              f"| {trained} | {figures(info.card)} | {picture} |")
 
 
 if __name__ == "__main__":

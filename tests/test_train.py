@@ -118,3 +118,24 @@ def test_two_process_ddp(tmp_path, folder_dataset, photo_folder):
     with safe_open(str(tmp_path / "ck" / "t-ddp.safetensors"), "pt") as f:
         card = json.loads(f.metadata()["genstudio"])["card"]
     assert card["provenance"]["processes"] == 2 and card["provenance"]["steps"] == 3
+
+
+def test_init_from_starts_at_a_shipped_model_and_records_it(tmp_path, folder_dataset, photo_folder, monkeypatch):
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-inpaint"]
+    ckpts = tmp_path / "checkpoints"
+    monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", str(ckpts))
+    train(_config(tmp_path, "t-stage1", family, data, model, {"steps": 4, **train_cfg}), run_dir=tmp_path / "r1", checkpoint_dir=ckpts)
+    # lr 0: the second stage must hold exactly the first stage's weights
+    stage2 = {"steps": 2, "init_from": "t-stage1", "lr": 0.0, "loss": "l2", **train_cfg}
+    train(_config(tmp_path, "t-stage2", family, data, model, stage2), run_dir=tmp_path / "r2", checkpoint_dir=ckpts)
+    registry.clear_cache()
+    first, second = registry.load("t-stage1", "cpu"), registry.load("t-stage2", "cpu")
+    for (key, a), b in zip(first.net.state_dict().items(), second.net.state_dict().values()):
+        assert torch.equal(a, b), key
+    assert second.card["provenance"]["init_from"]["model"] == "t-stage1"
+    assert second.card["provenance"]["init_from"]["steps"] == 4
+    assert "hole_l2" in json.loads((tmp_path / "r2" / "log.jsonl").read_text().splitlines()[0])
+
+    wider = {**model, "width": 8}
+    with pytest.raises(ValueError, match="init_from"):
+        train(_config(tmp_path, "t-wide", family, data, wider, stage2), run_dir=tmp_path / "r3", checkpoint_dir=ckpts)
