@@ -139,3 +139,20 @@ def test_init_from_starts_at_a_shipped_model_and_records_it(tmp_path, folder_dat
     wider = {**model, "width": 8}
     with pytest.raises(ValueError, match="init_from"):
         train(_config(tmp_path, "t-wide", family, data, wider, stage2), run_dir=tmp_path / "r3", checkpoint_dir=ckpts)
+
+
+def test_resume_with_more_steps_stretches_the_decay():
+    from genstudio.train.loop import stretch_schedule
+
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 4, eta_min=0.05)
+    rates = []
+    for step in range(1, 9):
+        if step == 3:
+            stretch_schedule(sched, 8)  # resumed at step 2 of 4 with steps = 8
+        opt.step()
+        sched.step()
+        rates.append(opt.param_groups[0]["lr"])
+    assert all(a > b for a, b in zip(rates, rates[1:]))  # still falling, never restarting
+    assert rates[3] > 0.2  # the 4-step curve would be at its floor (0.05) at step 4
+    assert rates[-1] == pytest.approx(0.05)  # the floor, at the new last step

@@ -61,6 +61,13 @@ def ema_update(ema: nn.Module, net: nn.Module, decay: float) -> None:
         e.copy_(b)
 
 
+def stretch_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler, steps: int) -> None:
+    """On a resume with a new step count, a cosine decay keeps falling from the current rate
+    and reaches its floor at the new last step (its recursive form allows changing T_max)."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+        scheduler.T_max = steps
+
+
 def _downsample_curve(rows: list[dict], keep: int = 200) -> list[dict]:
     """At most `keep` evenly spaced log rows, so the card stays small."""
     if len(rows) <= keep:
@@ -130,6 +137,7 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
             opt.load_state_dict(state["optimizers"][key])
         for key, saved in state.get("schedulers", {}).items():
             family.schedulers[key].load_state_dict(saved)
+            stretch_schedule(family.schedulers[key], steps)
         if ema is not None and "ema" in state:
             ema.load_state_dict(state["ema"])
         start_step, elapsed = state["step"], state["elapsed"]
