@@ -326,16 +326,15 @@ class InpaintFamily(Family):
         prefilled, mask, target = batch
         out = self.modules["net"](prefilled, mask)
         # only the hole is ever shown, so only the hole is scored
-        error = torch.abs(out - target) if self.loss == "l1" else (out - target) ** 2
-        loss = (error * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
+        hole_mean = lambda error: (error * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
+        loss = hole_mean(torch.abs(out - target) if self.loss == "l1" else (out - target) ** 2)
         self.optimizers["net"].zero_grad(set_to_none=True)
         loss.backward()
         self.optimizers["net"].step()
         self.schedulers["net"].step()
         with torch.no_grad():
-            base = (torch.abs(prefilled - target) * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
-            l1 = (torch.abs(out - target) * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
-        return {f"hole_{self.loss}": loss.item(), "hole_l1": l1.item(), "telea_hole_l1": base.item()}
+            l1, telea_l1 = hole_mean(torch.abs(out - target)), hole_mean(torch.abs(prefilled - target))
+        return {f"hole_{self.loss}": loss.item(), "hole_l1": l1.item(), "telea_hole_l1": telea_l1.item()}
 
     @torch.no_grad()
     def preview(self, net):

@@ -289,6 +289,9 @@ def model_card_markdown(name: str | None) -> str:
     lines += [f"| trained | {p.get('steps')} steps in {p.get('wall_time_minutes')} min on {p.get('device')}, "
               f"{p.get('processes')} process(es) x {p.get('torch_threads')} thread(s) |",
               f"| date | {p.get('date')} |", f"| commit | `{(p.get('git_commit') or 'n/a')[:10]}` |"]
+    if p.get("init_from"):
+        before = p["init_from"]
+        lines.append(f"| started from | `{before['model']}` ({before.get('steps')} steps, {before.get('wall_time_minutes')} min) |")
     metrics = c.get("metrics") or {}
     if metrics:
         lines += ["", "**Metrics** (`genstudio eval " + name + "`)", "", "| metric | value |", "|---|---|"]
