@@ -14,7 +14,8 @@ from genstudio.eval import evaluate
 
 SHIPPED = {
     "gan-fmnist": "sample", "vae-fmnist": "sample", "cgan-fmnist": "conditional", "cgan-mnist": "conditional",
-    "sr-x2": "upscale", "sr-x4": "upscale", "inpaint-photo": "inpaint", "inpaint-fmnist": "inpaint",
+    "sr-x2": "upscale", "sr-x4": "upscale", "inpaint-photo": "inpaint", "inpaint-photo-96": "inpaint",
+    "inpaint-fmnist": "inpaint",
     "fmnist-classifier": "classify", "mnist-classifier": "classify",
 }
 MAX_BYTES = 10 * 1024 * 1024  # a Hugging Face Space takes files up to 10 MB without Git LFS
@@ -83,7 +84,16 @@ def test_shipped_sampling_is_deterministic():
         assert np.array_equal(sample(model, 8, 77, label=label), sample(model, 8, 77, label=label))
 
 
-@pytest.mark.parametrize("name", ["inpaint-photo", "inpaint-fmnist"])
+def test_inpaint_figures_reproduce():
+    """The Set5 hole-band figures in inpaint-photo's card come back when measured again."""
+    model = registry.load("inpaint-photo")
+    again = evaluate.evaluate_inpainter(model, progress=lambda m: None)
+    for band in ("5-10%", "10-20%", "20-40%"):
+        for method in ("model", "telea"):
+            assert again[f"{band} psnr {method}"] == pytest.approx(model.card["metrics"][f"{band} psnr {method}"], abs=0.01)
+
+
+@pytest.mark.parametrize("name", ["inpaint-photo", "inpaint-photo-96", "inpaint-fmnist"])
 def test_learned_inpainting_beats_telea_on_large_holes(name):
     """On a fixed subset of the evaluation's 20-40% holes, the learned fill beats Telea."""
     from genstudio.eval.metrics import psnr
@@ -95,3 +105,11 @@ def test_learned_inpainting_beats_telea_on_large_holes(name):
     learned = np.mean([psnr(inpaint(image, mask, model).image, image) for _, image, mask in cases])
     telea = np.mean([psnr(inpaint(image, mask, "telea").image, image) for _, image, mask in cases])
     assert learned > telea + 0.2, (learned, telea)
+
+
+def test_two_stage_model_card_names_its_first_stage():
+    from genstudio.ui import callbacks
+
+    card = registry.inspect("inpaint-photo").card
+    assert card["provenance"]["init_from"]["model"] == "inpaint-photo-96"
+    assert "started from | `inpaint-photo-96`" in callbacks.model_card_markdown("inpaint-photo")
