@@ -50,7 +50,7 @@ def main() -> None:
         pic = REPO / "assets" / "models" / f"{info.name}.png"
         picture = f"![{info.name}](assets/models/{info.name}.png)" if pic.exists() else ""
         params = registry.parameter_count(info.name) / 1e6
-        trained = f"{p.get('steps')} steps, {p.get('wall_time_minutes')} min (1 CPU thread)"
+        trained = f"{p.get('steps')} steps, {p.get('wall_time_minutes')} min"
         if p.get("init_from"):  # a later stage: its cost includes the stage it started from
             before = p["init_from"]
             trained += (f" after `{before['model']}`'s {before['steps']} steps, {before['wall_time_minutes']} min: "

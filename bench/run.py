@@ -103,7 +103,8 @@ def main() -> None:
         elif info.task == "inpaint":
             img = np.asarray(__import__("PIL.Image").Image.open(REPO / "assets" / "photos" / "astronaut.png").convert("RGB"))
             mask = random_mask(512, 512, np.random.default_rng(3), (0.19, 0.21))
-            rows.append((info.name, f"512x512, {mask.mean():.0%} mask", f"{timed(lambda: inpaint.inpaint(img, mask, model), 3):.3f} s", "<= 0.5 s"))
+            goal = "" if info.card.get("image_size") else "<= 0.5 s"  # the aim is for photo models, not 28-px ones
+            rows.append((info.name, f"512x512, {mask.mean():.0%} mask", f"{timed(lambda: inpaint.inpaint(img, mask, model), 3):.3f} s", goal))
             for key in [k for k in m if "psnr" in k]:
                 rows.append((info.name, key, str(m[key]), ""))
         elif info.task == "classify":
