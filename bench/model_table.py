@@ -51,10 +51,14 @@ def main() -> None:
         picture = f"![{info.name}](assets/models/{info.name}.png)" if pic.exists() else ""
         params = registry.parameter_count(info.name) / 1e6
         trained = f"{p.get('steps')} steps, {p.get('wall_time_minutes')} min"
-        if p.get("init_from"):  # a later stage: its cost includes the stage it started from
-            before = p["init_from"]
-            trained += (f" after `{before['model']}`'s {before['steps']} steps, {before['wall_time_minutes']} min: "
-                        f"{round(p['wall_time_minutes'] + before['wall_time_minutes'], 1)} min in all")
+        if p.get("init_from"):  # a later stage: its cost includes every stage it started from
+            stages, total, name = [], p["wall_time_minutes"], p["init_from"]["model"]
+            while name:
+                earlier = registry.inspect(name).card["provenance"]
+                stages.append(f"`{name}`")
+                total += earlier["wall_time_minutes"]
+                name = (earlier.get("init_from") or {}).get("model")
+            trained += f" after {' after '.join(stages)}: {round(total, 1)} min in all"
         print(f"| `{info.name}` | {info.task} | {info.card.get('description', '')} {params:.2f} M parameters; {info.card.get('dataset')} "
               f"| {trained} | {figures(info.card)} | {picture} |")
 

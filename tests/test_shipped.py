@@ -14,7 +14,7 @@ from genstudio.eval import evaluate
 
 SHIPPED = {
     "gan-fmnist": "sample", "vae-fmnist": "sample", "cgan-fmnist": "conditional", "cgan-mnist": "conditional",
-    "sr-x2": "upscale", "sr-x4": "upscale", "inpaint-photo": "inpaint", "inpaint-photo-96": "inpaint",
+    "sr-x2": "upscale", "sr-x4": "upscale", "inpaint-photo": "inpaint", "inpaint-photo-96": "inpaint", "inpaint-photo-256": "inpaint",
     "inpaint-fmnist": "inpaint",
     "fmnist-classifier": "classify", "mnist-classifier": "classify",
 }
@@ -93,7 +93,7 @@ def test_inpaint_figures_reproduce():
             assert again[f"{band} psnr {method}"] == pytest.approx(model.card["metrics"][f"{band} psnr {method}"], abs=0.01)
 
 
-@pytest.mark.parametrize("name", ["inpaint-photo", "inpaint-photo-96", "inpaint-fmnist"])
+@pytest.mark.parametrize("name", ["inpaint-photo", "inpaint-photo-256", "inpaint-photo-96", "inpaint-fmnist"])
 def test_learned_inpainting_beats_telea_on_large_holes(name):
     """On a fixed subset of the evaluation's 20-40% holes, the learned fill beats Telea."""
     from genstudio.eval.metrics import psnr
@@ -107,9 +107,9 @@ def test_learned_inpainting_beats_telea_on_large_holes(name):
     assert learned > telea + 0.2, (learned, telea)
 
 
-def test_two_stage_model_card_names_its_first_stage():
+def test_staged_model_cards_name_the_stage_they_started_from():
     from genstudio.ui import callbacks
 
-    card = registry.inspect("inpaint-photo").card
-    assert card["provenance"]["init_from"]["model"] == "inpaint-photo-96"
-    assert "started from | `inpaint-photo-96`" in callbacks.model_card_markdown("inpaint-photo")
+    for name, before in (("inpaint-photo", "inpaint-photo-256"), ("inpaint-photo-256", "inpaint-photo-96")):
+        assert registry.inspect(name).card["provenance"]["init_from"]["model"] == before
+        assert f"started from | `{before}`" in callbacks.model_card_markdown(name)
