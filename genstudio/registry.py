@@ -46,7 +46,9 @@ def build(arch: str, kwargs: dict[str, Any]) -> nn.Module:
     _import_architectures()
     if arch not in ARCHITECTURES:
         raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHITECTURES))}")
-    return ARCHITECTURES[arch](**kwargs)
+    net = ARCHITECTURES[arch](**kwargs)
+    # the weight layout the architecture runs fastest in (a class attribute); .to(device) keeps it
+    return net.to(memory_format=getattr(net, "memory_format", torch.contiguous_format))
 
 
 def _import_architectures() -> None:
@@ -182,11 +184,6 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------- save / inspect / load
 
 
-def memory_format(arch: str) -> torch.memory_format:
-    """The weight layout an architecture runs fastest in (its class attribute `memory_format`)."""
-    return getattr(ARCHITECTURES[arch], "memory_format", torch.contiguous_format)
-
-
 def save_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: dict) -> Path:
     """Write `net` with its description atomically and record its hash in the manifest."""
     from safetensors.torch import save
@@ -279,7 +276,7 @@ def load(name: str, device: torch.device | str | None = None) -> LoadedModel:
 
         net = build(info.arch, info.kwargs)
         net.load_state_dict(load_file(str(checkpoint_path(name)), device="cpu"))
-        net.to(device, memory_format=memory_format(info.arch)).eval().requires_grad_(False)
+        net.to(device).eval().requires_grad_(False)
         model = LoadedModel(name=name, net=net, card=info.card, arch=info.arch, device=device)
         _cache[key] = model
         return model

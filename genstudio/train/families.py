@@ -288,7 +288,7 @@ class InpaintFamily(Family):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        net = registry.build(self.arch, self.model_cfg).to(self.device, memory_format=registry.memory_format(self.arch))
+        net = registry.build(self.arch, self.model_cfg).to(self.device)
         self.modules = {"net": net}
         self.optimizers = {"net": self._adam(net, "lr")}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}

@@ -118,14 +118,17 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
             if any(p.requires_grad for p in module.parameters()):
                 family.modules[key] = nn.parallel.DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
     shipped = unwrap(family.modules[family.shipped])
-    init_from = t.get("init_from")  # fine-tune a shipped model (e.g. a later stage of a curriculum)
-    if init_from and not (resume and state_path.exists()):
+    init_from, init_record = t.get("init_from"), None  # fine-tune a shipped model (a later stage of a curriculum)
+    if init_from:
         if init_from == cfg["name"]:
             raise ValueError("init_from must name another model: this run overwrites its own checkpoint")
         start = registry.inspect(init_from)
         if (start.arch, start.kwargs) != family.arch_spec():
             raise ValueError(f"init_from {init_from!r} is a {start.arch} {start.kwargs}, this config builds {family.arch_spec()}")
-        shipped.load_state_dict(registry.load(init_from, device="cpu").net.state_dict())
+        before = start.card.get("provenance", {})  # its cost belongs to this model's cost too
+        init_record = {"model": init_from, **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit")}}
+        if not (resume and state_path.exists()):
+            shipped.load_state_dict(registry.load(init_from, device="cpu").net.state_dict())
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if ema_decay else None
 
     start_step, elapsed = 0, 0.0
@@ -175,9 +178,8 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
             "ema": ema_decay or None,
             "curve": _downsample_curve(rows),
         }
-        if init_from:  # the cost of the starting point belongs to this model's cost too
-            before = registry.inspect(init_from).card.get("provenance", {})
-            card["provenance"]["init_from"] = {"model": init_from, **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit")}}
+        if init_record:
+            card["provenance"]["init_from"] = init_record
         net = ema if ema is not None else shipped
         arch, kwargs = family.arch_spec()
         return registry.save_checkpoint(out_path, net, arch, kwargs, card)
