@@ -15,7 +15,7 @@ from genstudio.eval import evaluate
 SHIPPED = {
     "gan-fmnist": "sample", "vae-fmnist": "sample", "cgan-fmnist": "conditional", "cgan-mnist": "conditional",
     "sr-x2": "upscale", "sr-x4": "upscale", "inpaint-photo": "inpaint", "inpaint-photo-96": "inpaint", "inpaint-photo-256": "inpaint",
-    "inpaint-fmnist": "inpaint",
+    "inpaint-photo-stage3": "inpaint", "inpaint-fmnist": "inpaint",
     "fmnist-classifier": "classify", "mnist-classifier": "classify",
 }
 MAX_BYTES = 10 * 1024 * 1024  # a Hugging Face Space takes files up to 10 MB without Git LFS
@@ -93,7 +93,7 @@ def test_inpaint_figures_reproduce():
             assert again[f"{band} psnr {method}"] == pytest.approx(model.card["metrics"][f"{band} psnr {method}"], abs=0.01)
 
 
-@pytest.mark.parametrize("name", ["inpaint-photo", "inpaint-photo-256", "inpaint-photo-96", "inpaint-fmnist"])
+@pytest.mark.parametrize("name", ["inpaint-photo", "inpaint-photo-stage3", "inpaint-photo-256", "inpaint-photo-96", "inpaint-fmnist"])
 def test_learned_inpainting_beats_telea_on_large_holes(name):
     """On a fixed subset of the evaluation's 20-40% holes, the learned fill beats Telea."""
     from genstudio.eval.metrics import psnr
@@ -110,6 +110,7 @@ def test_learned_inpainting_beats_telea_on_large_holes(name):
 def test_staged_model_cards_name_the_stage_they_started_from():
     from genstudio.ui import callbacks
 
-    for name, before in (("inpaint-photo", "inpaint-photo-256"), ("inpaint-photo-256", "inpaint-photo-96")):
+    stages = ["inpaint-photo", "inpaint-photo-stage3", "inpaint-photo-256", "inpaint-photo-96"]
+    for name, before in zip(stages, stages[1:]):
         assert registry.inspect(name).card["provenance"]["init_from"]["model"] == before
         assert f"started from | `{before}`" in callbacks.model_card_markdown(name)
