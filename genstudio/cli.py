@@ -6,7 +6,9 @@ Examples:
     genstudio upscale --model sr-x4 --input photo.png --output photo_x4.png
     genstudio inpaint --model inpaint-photo --input photos/ --mask masks/ --output filled/
     genstudio walk --model gan-fmnist --seeds 1,5,9-12 --frames-per-transition 30 --fps 30 --loop --output walk.mp4
+    genstudio train configs/sr-x2.toml --set train.steps=2000   (writes runs/sr-x2/)
     genstudio train configs/sr-x2.toml --resume
+    genstudio promote runs/sr-x2
     genstudio eval sr-x2
     genstudio serve --port 7860 --share
 """
@@ -156,7 +158,17 @@ def cmd_serve(args) -> int:
 def cmd_train(args) -> int:
     from genstudio.train.loop import train
 
-    print(f"wrote {train(args.config, resume=args.resume)}")
+    path = train(args.config, resume=args.resume, run_dir=args.run_dir, overrides=args.set)
+    print(f"wrote {path}; ship it with: genstudio promote {path.parent}")
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from genstudio.eval.evaluate import promote
+
+    path, metrics = promote(args.run_dir, progress=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(metrics, indent=2))
+    print(f"promoted to {path}")
     return 0
 
 
@@ -228,8 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model from a config in configs/")
     p.add_argument("config")
-    p.add_argument("--resume", action="store_true", help="continue from runs/NAME/state.pt")
+    p.add_argument("--resume", action="store_true", help="continue exactly from RUN_DIR/state.pt")
+    p.add_argument("--run-dir", help="where the run writes its model, state and log (default runs/NAME)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set train.steps=8 (repeatable)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("promote", help="evaluate a training run and put its model on the shelf (checkpoints/)")
+    p.add_argument("run_dir")
+    p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("eval", help="measure a model and write the figures into its card")
     p.add_argument("name")

@@ -184,8 +184,8 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------- save / inspect / load
 
 
-def save_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: dict) -> Path:
-    """Write `net` with its description atomically and record its hash in the manifest."""
+def write_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: dict) -> Path:
+    """Write `net` with its description atomically (a run's file: no manifest entry)."""
     from safetensors.torch import save
 
     if card.get("task") not in TASKS:
@@ -193,8 +193,32 @@ def save_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: d
     state = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     meta = {"genstudio": json.dumps({"arch": arch, "kwargs": kwargs, "card": card})}
     _atomic_write_bytes(Path(path), save(state, metadata=meta))
+    return Path(path)
+
+
+def save_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: dict) -> Path:
+    """write_checkpoint, then record the file's hash in its folder's manifest (the shelf)."""
+    write_checkpoint(path, net, arch, kwargs, card)
     _write_manifest_entry(Path(path))
     return Path(path)
+
+
+def inspect_file(path: Path) -> ModelInfo:
+    """A checkpoint file outside the shelf (a training run's), described from its header."""
+    path = Path(path)
+    header = _read_header(path)
+    return ModelInfo(name=path.name[: -len(SUFFIX)], arch=header["arch"], kwargs=header["kwargs"], card=header["card"])
+
+
+def load_file(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    """Build a model from a checkpoint file outside the shelf (not cached, no manifest)."""
+    from safetensors.torch import load_file as read_tensors
+
+    info = inspect_file(path)
+    net = build(info.arch, info.kwargs)
+    net.load_state_dict(read_tensors(str(path), device="cpu"))
+    net.to(device).eval().requires_grad_(False)
+    return LoadedModel(name=info.name, net=net, card=info.card, arch=info.arch, device=torch.device(device))
 
 
 def _read_header(path: Path) -> dict[str, Any]:
@@ -272,12 +296,7 @@ def load(name: str, device: torch.device | str | None = None) -> LoadedModel:
             if info.error == "checkpoint file is missing":
                 raise KeyError(f"unknown model {name!r}; known models: {known}")
             raise RuntimeError(f"model {name!r} is unavailable: {info.error}")
-        from safetensors.torch import load_file
-
-        net = build(info.arch, info.kwargs)
-        net.load_state_dict(load_file(str(checkpoint_path(name)), device="cpu"))
-        net.to(device).eval().requires_grad_(False)
-        model = LoadedModel(name=name, net=net, card=info.card, arch=info.arch, device=device)
+        model = load_file(checkpoint_path(name), device)
         _cache[key] = model
         return model
 
@@ -287,23 +306,39 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def update_card(name: str, **changes: Any) -> ModelInfo:
-    """Merge `changes` into a checkpoint's card (e.g. metrics from eval), rewriting it atomically."""
-    from safetensors.torch import load_file, save
-
-    info = inspect(name)
-    if info.error:
-        raise RuntimeError(f"model {name!r} is unavailable: {info.error}")
-    path = checkpoint_path(name)
-    state = load_file(str(path))
-    card = dict(info.card)
+def _merged(card: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    card = dict(card)
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(card.get(key), dict):
             card[key] = {**card[key], **value}
         else:
             card[key] = value
-    meta = {"genstudio": json.dumps({"arch": info.arch, "kwargs": info.kwargs, "card": card})}
-    _atomic_write_bytes(path, save(state, metadata=meta))
-    _write_manifest_entry(path)
+    return card
+
+
+def _rewrite(source: Path, target: Path, changes: dict[str, Any]) -> None:
+    """Copy a checkpoint to `target` (the shelf) with `changes` merged into its card."""
+    from safetensors.torch import load_file as read_tensors, save
+
+    header = _read_header(source)
+    state = read_tensors(str(source))
+    meta = {"genstudio": json.dumps({**header, "card": _merged(header["card"], changes)})}
+    _atomic_write_bytes(target, save(state, metadata=meta))
+    _write_manifest_entry(target)
     clear_cache()
+
+
+def update_card(name: str, **changes: Any) -> ModelInfo:
+    """Merge `changes` into a shelf checkpoint's card (e.g. metrics from eval), atomically."""
+    info = inspect(name)
+    if info.error:
+        raise RuntimeError(f"model {name!r} is unavailable: {info.error}")
+    _rewrite(checkpoint_path(name), checkpoint_path(name), changes)
     return inspect(name)
+
+
+def publish(source: Path, **changes: Any) -> ModelInfo:
+    """Put a run's checkpoint on the shelf under its own name, with `changes` in its card."""
+    info = inspect_file(source)
+    _rewrite(Path(source), checkpoint_path(info.name), changes)
+    return inspect(info.name)

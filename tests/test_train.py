@@ -78,12 +78,9 @@ def _families(folder: Path, photos: Path):
 def test_every_family_trains_and_ships_a_self_describing_checkpoint(name, tmp_path, folder_dataset, photo_folder, monkeypatch):
     family, data, model, train_cfg, task = _families(folder_dataset, photo_folder)[name]
     cfg = _config(tmp_path, name, family, data, model, {"steps": 4, **train_cfg})
-    ckpts = tmp_path / "checkpoints"
-    path = train(cfg, run_dir=tmp_path / "run", checkpoint_dir=ckpts)
-    monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", str(ckpts))
-    registry.clear_cache()
-    loaded = registry.load(name, "cpu")
-    assert path.name == f"{name}.safetensors" and loaded.task == task
+    path = train(cfg, run_dir=tmp_path / "run")
+    loaded = registry.load_file(path)
+    assert path == tmp_path / "run" / f"{name}.safetensors" and loaded.task == task
     prov = loaded.card["provenance"]
     assert prov["steps"] == 4 and prov["config"]["name"] == name and "git_commit" in prov and prov["wall_time_minutes"] >= 0
     assert [row["step"] for row in prov["curve"]] == [2, 4]
@@ -95,9 +92,9 @@ def test_every_family_trains_and_ships_a_self_describing_checkpoint(name, tmp_pa
 def test_resume_continues_where_it_stopped(tmp_path, folder_dataset, photo_folder):
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-clf"]
     run = tmp_path / "run"
-    train(_config(tmp_path, "t-clf", family, data, model, {"steps": 4, **train_cfg}), run_dir=run, checkpoint_dir=tmp_path)
+    train(_config(tmp_path, "t-clf", family, data, model, {"steps": 4, **train_cfg}), run_dir=run)
     first = torch.load(run / "state.pt", weights_only=True)
-    train(_config(tmp_path, "t-clf", family, data, model, {"steps": 8, **train_cfg}), resume=True, run_dir=run, checkpoint_dir=tmp_path)
+    train(_config(tmp_path, "t-clf", family, data, model, {"steps": 8, **train_cfg}), resume=True, run_dir=run)
     state = torch.load(run / "state.pt", weights_only=True)
     assert first["step"] == 4 and state["step"] == 8
     assert state["schedulers"]["net"]["last_epoch"] == 8  # the LR schedule resumed too
@@ -105,40 +102,114 @@ def test_resume_continues_where_it_stopped(tmp_path, folder_dataset, photo_folde
     assert steps == [2, 4, 6, 8]
 
 
+EMOJI_GAN = ("gan", {"dataset": "emoji"}, {"arch": "styled_dcgan_generator", "latent_dim": 8, "width": 4, "num_classes": 9,
+                                          "num_styles": 3, "channels": 4, "image_size": 8},
+             {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "diffaugment": "color,translation,cutout"}, "conditional")
+
+
+@pytest.mark.parametrize("name", ["t-cgan", "t-vae", "t-clf", "t-sr", "t-inpaint", "t-emoji-gan"])
+def test_resume_is_exact(name, tmp_path, folder_dataset, photo_folder):
+    """N steps in one go and N/2 steps, stopped, then resumed to N end with identical weights."""
+    family, data, model, train_cfg, _ = ({**_families(folder_dataset, photo_folder), "t-emoji-gan": EMOJI_GAN})[name]
+    if "dropout" in model or family == "vae":
+        pass  # the VAE's reparameterisation draws from torch's global RNG: restored too
+    cfg = _config(tmp_path, name, family, data, model, {"steps": 6, "log_every": 3, "sample_every": 3, **train_cfg})
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(cfg, run_dir=straight)
+    torch.manual_seed(123)  # whatever ran in between must not matter
+    np.random.seed(123)
+    train(cfg, run_dir=resumed, overrides=["train.stop_at=3"])
+    assert torch.load(resumed / "state.pt", weights_only=True)["step"] == 3
+    train(cfg, run_dir=resumed, resume=True)
+    a, b = (torch.load(run / "state.pt", weights_only=True) for run in (straight, resumed))
+    assert a["step"] == b["step"] == 6
+    for part in ("modules", "ema"):
+        for key, tensors in (a[part].items() if part == "modules" else [("ema", a.get("ema", {}))]):
+            other = b[part][key] if part == "modules" else b.get("ema", {})
+            for k, v in tensors.items():
+                assert torch.equal(v, other[k]), f"{part} {key} {k}"
+    losses = lambda run: [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "minutes"} for r in rows]
+    assert strip(losses(straight)) == strip(losses(resumed))
+
+
+def test_training_leaves_the_shelf_alone_until_promoted(tmp_path, folder_dataset, photo_folder, monkeypatch):
+    from genstudio.eval.evaluate import promote
+
+    shelf = tmp_path / "checkpoints"
+    shelf.mkdir()
+    (shelf / "MANIFEST.json").write_text("{}\n")
+    monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", str(shelf))
+    monkeypatch.chdir(tmp_path)  # the default run directory is runs/NAME under the working directory
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-inpaint"]
+    path = train(_config(tmp_path, "t-inpaint", family, data, model, {"steps": 4, **train_cfg}))
+    assert path == Path("runs") / "t-inpaint" / "t-inpaint.safetensors" and path.exists()
+    assert sorted(p.name for p in shelf.iterdir()) == ["MANIFEST.json"]
+    assert (shelf / "MANIFEST.json").read_text() == "{}\n"
+    registry.clear_cache()
+    shipped, metrics = promote(path.parent, progress=lambda m: None)
+    assert shipped == shelf / "t-inpaint.safetensors"
+    loaded = registry.load("t-inpaint", "cpu")  # manifest entry and hash written
+    assert loaded.card["metrics"] == metrics and "20-40% psnr model" in metrics
+    assert loaded.card["provenance"]["steps"] == 4
+
+
+def test_config_mistakes_name_the_key_and_the_file(tmp_path, folder_dataset, photo_folder):
+    from genstudio.train.config import ConfigError, load_config
+
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-clf"]
+    cfg = _config(tmp_path, "t-clf", family, data, model, {"steps": 4, "bacth_size": 4})
+    with pytest.raises(ConfigError, match=r"t-clf\.toml.*unknown key 'bacth_size'"):
+        load_config(cfg)
+    cfg = _config(tmp_path, "t-clf", family, data, model, {"steps": "many"})
+    with pytest.raises(ConfigError, match=r"t-clf\.toml \[train\]\.steps must be int"):
+        load_config(cfg)
+    cfg = _config(tmp_path, "t-clf", family, data, {**model, "widht": 4}, {"steps": 4})
+    with pytest.raises(ConfigError, match="'widht' is not an argument of small_cnn_classifier"):
+        load_config(cfg)
+    cfg = _config(tmp_path, "t-clf", family, data, model, {"steps": 4, **train_cfg})
+    parsed = load_config(cfg, ["train.steps=8", "train.batch_size=16", "train.lr=1e-3"])
+    assert (parsed.train.steps, parsed.train.batch_size, parsed.train.lr) == (8, 16, 1e-3)
+    with pytest.raises(ConfigError, match="unknown key 'stpes'"):
+        load_config(cfg, ["train.stpes=8"])
+    with pytest.raises(ConfigError, match=r"steps must be int, got 'eight'"):
+        load_config(cfg, ["train.steps=eight"])
+
+
 def test_two_process_ddp(tmp_path, folder_dataset, photo_folder):
     """`torchrun --nproc_per_node 2 -m genstudio train CONFIG` with gloo on the CPU."""
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-cgan"]
     cfg = _config(tmp_path, "t-ddp", family, data, model, {"steps": 3, "time_limit_minutes": 30, **train_cfg})
-    env = {**os.environ, "GENSTUDIO_CHECKPOINTS": str(tmp_path / "ck"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
                           "-m", "genstudio", "train", str(cfg)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     from safetensors import safe_open
 
-    with safe_open(str(tmp_path / "ck" / "t-ddp.safetensors"), "pt") as f:
+    with safe_open(str(tmp_path / "runs" / "t-ddp" / "t-ddp.safetensors"), "pt") as f:
         card = json.loads(f.metadata()["genstudio"])["card"]
     assert card["provenance"]["processes"] == 2 and card["provenance"]["steps"] == 3
 
 
-def test_init_from_starts_at_a_shipped_model_and_records_it(tmp_path, folder_dataset, photo_folder, monkeypatch):
+def test_init_from_starts_at_an_earlier_stage_and_records_it(tmp_path, folder_dataset, photo_folder):
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-inpaint"]
-    ckpts = tmp_path / "checkpoints"
-    monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", str(ckpts))
-    train(_config(tmp_path, "t-stage1", family, data, model, {"steps": 4, **train_cfg}), run_dir=tmp_path / "r1", checkpoint_dir=ckpts)
+    train(_config(tmp_path, "t-stage1", family, data, model, {"steps": 4, **train_cfg}), run_dir=tmp_path / "r1")
     # lr 0: the second stage must hold exactly the first stage's weights
-    stage2 = {"steps": 2, "init_from": "t-stage1", "lr": 0.0, "loss": "l2", **train_cfg}
-    train(_config(tmp_path, "t-stage2", family, data, model, stage2), run_dir=tmp_path / "r2", checkpoint_dir=ckpts)
-    registry.clear_cache()
-    first, second = registry.load("t-stage1", "cpu"), registry.load("t-stage2", "cpu")
+    stage2 = {"steps": 2, "init_from": str(tmp_path / "r1"), "lr": 0.0, "loss": "l2", **train_cfg}
+    path = train(_config(tmp_path, "t-stage2", family, data, model, stage2), run_dir=tmp_path / "r2")
+    first, second = registry.load_file(tmp_path / "r1" / "t-stage1.safetensors"), registry.load_file(path)
     for (key, a), b in zip(first.net.state_dict().items(), second.net.state_dict().values()):
         assert torch.equal(a, b), key
-    assert second.card["provenance"]["init_from"]["model"] == "t-stage1"
-    assert second.card["provenance"]["init_from"]["steps"] == 4
+    record = second.card["provenance"]["init_from"]
+    assert record["model"] == "t-stage1" and record["steps"] == 4
+    assert record["config"]["train"]["steps"] == 4 and record["last_log"]["step"] == 4
     assert "hole_l2" in json.loads((tmp_path / "r2" / "log.jsonl").read_text().splitlines()[0])
 
     wider = {**model, "width": 8}
     with pytest.raises(ValueError, match="init_from"):
-        train(_config(tmp_path, "t-wide", family, data, wider, stage2), run_dir=tmp_path / "r3", checkpoint_dir=ckpts)
+        train(_config(tmp_path, "t-wide", family, data, wider, stage2), run_dir=tmp_path / "r3")
+    with pytest.raises(ValueError, match="no such run directory"):
+        train(_config(tmp_path, "t-x", family, data, model, {**stage2, "init_from": str(tmp_path / "missing")}), run_dir=tmp_path / "r4")
 
 
 def test_resume_with_more_steps_stretches_the_decay():

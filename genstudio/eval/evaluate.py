@@ -207,18 +207,44 @@ def example_picture(model: LoadedModel) -> np.ndarray | None:
     return None
 
 
-def evaluate(name: str, write: bool = True, progress: Progress = print) -> dict[str, Any]:
-    """Evaluate `name`; with `write`, store the figures in its card's `metrics` and its
-    example picture in assets/models/NAME.png."""
+def measure(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
+    """The figures for a model's card: the evaluation its task declares."""
+    return EVALUATORS[model.task](model, progress=progress)
+
+
+def _save_picture(model: LoadedModel) -> None:
     from genstudio.tasks.io import save_png
 
+    picture = example_picture(model)
+    if picture is not None:
+        folder = Path(__file__).resolve().parent.parent.parent / "assets" / "models"
+        folder.mkdir(parents=True, exist_ok=True)
+        save_png(picture, folder / f"{model.name}.png", {"model": model.name, "task": "example"})
+
+
+def evaluate(name: str, write: bool = True, progress: Progress = print) -> dict[str, Any]:
+    """Evaluate a shelf model; with `write`, store the figures in its card's `metrics` and its
+    example picture in assets/models/NAME.png."""
     model = registry.load(name)
-    metrics = EVALUATORS[model.task](model, progress=progress)
+    metrics = measure(model, progress)
     if write:
-        picture = example_picture(model)
-        if picture is not None:
-            folder = Path(__file__).resolve().parent.parent.parent / "assets" / "models"
-            folder.mkdir(parents=True, exist_ok=True)
-            save_png(picture, folder / f"{name}.png", {"model": name, "task": "example"})
+        _save_picture(model)
         registry.update_card(name, metrics=metrics)
     return metrics
+
+
+def promote(run_dir: str | Path, progress: Progress = print) -> tuple[Path, dict[str, Any]]:
+    """Evaluate a training run's model (the same evaluation as `genstudio eval`), write the
+    figures into its card and only then put it on the shelf (checkpoints/ + MANIFEST.json)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir} is not a run directory")
+    files = sorted(run_dir.glob(f"*{registry.SUFFIX}"))
+    if len(files) != 1:
+        raise ValueError(f"{run_dir}: expected one {registry.SUFFIX} file (the run's model), found {len(files)}")
+    model = registry.load_file(files[0])
+    progress(f"evaluating {model.name} from {files[0]}")
+    metrics = measure(model, progress)
+    _save_picture(model)
+    registry.publish(files[0], metrics=metrics)
+    return registry.checkpoint_path(model.name), metrics

@@ -10,7 +10,10 @@ the class the first thing the generator gets right.
 """
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -84,3 +87,90 @@ class Discriminator(nn.Module):
             w = class_weights(labels, self.num_classes, len(x), x.device)
             out = out + (self.embed(w) * h).sum(1)
         return out, (self.classify(h) if self.classify is not None else None)
+
+
+def _condition(labels, styles, num_classes: int, num_styles: int, batch: int, device) -> torch.Tensor:
+    """Class and style as one (B, K + S) weight vector; each part one-hot or soft (for blends)."""
+    parts = [class_weights(labels, num_classes, batch, device)]
+    if num_styles:
+        if styles is None:
+            raise ValueError("this model is style-conditional: styles are required")
+        parts.append(class_weights(styles, num_styles, batch, device))
+    return torch.cat(parts, 1)
+
+
+@register("styled_dcgan_generator")
+class StyledGenerator(nn.Module):
+    """A DCGAN generator (Radford et al., 2016) conditioned on a class and a style.
+
+    Class and style enter as one weight vector beside z and through conditional BatchNorm
+    (de Vries et al., 2017); both parts may be soft, so two classes or two styles blend.
+    Upsampling is nearest + 3x3 conv (no checkerboard, about half the multiply-adds of a
+    4x4 transposed conv). Output channels may include alpha: images are premultiplied RGBA.
+
+    Args:
+        latent_dim: size of z.
+        width: channels at the output resolution; each coarser level doubles them (cap 8x).
+        num_classes, num_styles: sizes of the two label groups (num_styles may be 0).
+        channels: image channels (4 = premultiplied RGBA).
+        image_size: output side, a power of two >= 8 (starts from 4x4).
+    """
+
+    def __init__(self, latent_dim: int = 128, width: int = 32, num_classes: int = 9, num_styles: int = 3,
+                 channels: int = 4, image_size: int = 32):
+        super().__init__()
+        levels = int(math.log2(image_size)) - 2
+        if image_size != 4 * 2**levels or levels < 1:
+            raise ValueError("image_size must be a power of two >= 8")
+        self.latent_dim, self.num_classes, self.num_styles = latent_dim, num_classes, num_styles
+        conditions = num_classes + num_styles
+        widths = [width * min(8, 2 ** (levels - i)) for i in range(levels + 1)]  # 4x4 ... output
+        self.fc = nn.Linear(latent_dim + conditions, widths[0] * 16)
+        self.norms = nn.ModuleList([ConditionalBatchNorm2d(w, conditions) for w in widths])
+        self.convs = nn.ModuleList([nn.Conv2d(widths[i], widths[i + 1], 3, 1, 1) for i in range(levels)])
+        self.out = nn.Conv2d(widths[-1], channels, 3, 1, 1)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [-1, 1] (what the discriminator sees)."""
+        c = _condition(labels, styles, self.num_classes, self.num_styles, len(z), z.device)
+        h = self.fc(torch.cat([z, c], 1)).view(len(z), -1, 4, 4)
+        h = torch.relu(self.norms[0](h, c))
+        for conv, norm in zip(self.convs, self.norms[1:]):
+            h = torch.relu(norm(conv(F.interpolate(h, scale_factor=2, mode="nearest")), c))
+        return torch.tanh(self.out(h))
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [0, 1]; the interface every generative family shares."""
+        return (self.forward(z, labels, styles) + 1) / 2
+
+
+class StyledDiscriminator(nn.Module):
+    """Strided conv net with projection terms (Miyato & Koyama, 2018) for class and style.
+
+    norm: 'batch' (the textbook DCGAN discriminator; real and fake go through in separate
+    batches) or 'spectral' (Miyato et al., 2018).
+    """
+
+    def __init__(self, width: int = 64, num_classes: int = 9, num_styles: int = 3, channels: int = 4,
+                 image_size: int = 32, norm: str = "batch"):
+        super().__init__()
+        if norm not in ("batch", "spectral"):
+            raise ValueError(f"norm must be 'batch' or 'spectral', got {norm!r}")
+        wrap = spectral_norm if norm == "spectral" else (lambda m: m)
+        layers, c_in, size, w = [], channels, image_size, width
+        while size > 4:
+            layers.append(wrap(nn.Conv2d(c_in, w, 4, 2, 1)))
+            if norm == "batch" and c_in != channels:  # DCGAN: no norm on the first layer
+                layers.append(nn.BatchNorm2d(w))
+            layers.append(nn.LeakyReLU(0.2))
+            c_in, size, w = w, size // 2, min(w * 2, 8 * width)
+        self.features = nn.Sequential(*layers)
+        self.num_classes, self.num_styles = num_classes, num_styles
+        self.linear = wrap(nn.Linear(c_in, 1))
+        self.embed = wrap(nn.Linear(num_classes + num_styles, c_in, bias=False))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None):
+        """(realness logit (B,), None): the same shape of answer as Discriminator."""
+        h = self.features(x).sum(dim=(2, 3))
+        c = _condition(labels, styles, self.num_classes, self.num_styles, len(x), x.device)
+        return self.linear(h).squeeze(1) + (self.embed(c) * h).sum(1), None

@@ -48,3 +48,20 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         image = image[..., None]
     return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+
+
+def composite(images: np.ndarray, background: int | np.ndarray = 255) -> np.ndarray:
+    """Premultiplied RGBA uint8 (..., 4) over a background -> RGB uint8 (..., 3).
+    background: a grey level, or an RGB uint8 array broadcastable to the images."""
+    x = images.astype(np.float32)
+    alpha = x[..., 3:] / 255
+    out = x[..., :3] + (1 - alpha) * np.asarray(background, np.float32)
+    return np.clip(out.round(), 0, 255).astype(np.uint8)
+
+
+def unpremultiply(images: np.ndarray) -> np.ndarray:
+    """Premultiplied RGBA uint8 -> straight RGBA uint8 (what a PNG stores)."""
+    x = images.astype(np.float32)
+    alpha = x[..., 3:]
+    rgb = np.where(alpha > 0, x[..., :3] * 255 / np.maximum(alpha, 1e-6), 0)
+    return np.clip(np.concatenate([rgb, alpha], -1).round(), 0, 255).astype(np.uint8)

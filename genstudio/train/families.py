@@ -7,6 +7,7 @@ A family exposes `modules` (name -> nn.Module; the loop wraps trainable ones in 
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
 
 import numpy as np
@@ -15,36 +16,44 @@ import torch.nn.functional as F
 
 from genstudio import data, registry
 from genstudio.masks import random_mask
-from genstudio.tasks.images import grid, to_uint8
+from genstudio.tasks.images import composite, grid, to_uint8
 from genstudio.tasks.inpaint import classical_fill
 from genstudio.tasks.upscale import bicubic_downscale
-from genstudio.train.loop import unwrap
+from genstudio.train.config import DataConfig, RunConfig
+from genstudio.train.ddp import unwrap
 
 
 class Family:
     shipped = "net"
 
-    def __init__(self, cfg: dict[str, Any], device: torch.device, rank: int = 0, world: int = 1):
+    def __init__(self, cfg: RunConfig, device: torch.device, rank: int = 0, world: int = 1):
         self.cfg, self.device, self.rank, self.world = cfg, device, rank, world
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}  # saved and restored by the loop
-        self.t = cfg["train"]
-        self.model_cfg = dict(cfg.get("model", {}))
-        self.arch = self.model_cfg.pop("arch")
-        self.data_cfg = cfg.get("data", {})
-        self.rng = torch.Generator().manual_seed(int(self.t.get("seed", 0)) * 1000 + rank)
-        self.np_rng = np.random.default_rng(int(self.t.get("seed", 0)) * 1000 + rank)
-        self.batch_size = int(self.t.get("batch_size", 64)) // world  # global batch split over processes
+        self.t, self.data_cfg = cfg.train, cfg.data
+        self.arch, self.model_cfg = cfg.arch, cfg.model_kwargs
+        # every random draw of a family comes from these two, saved and restored on resume
+        self.rng = torch.Generator().manual_seed(self.t.seed * 1000 + rank)
+        self.np_rng = np.random.default_rng(self.t.seed * 1000 + rank)
+        self.batch_size = self.t.batch_size // world  # global batch split over processes
 
     def arch_spec(self) -> tuple[str, dict]:
         return self.arch, self.model_cfg
 
-    def _adam(self, module, lr_key="lr", betas=(0.9, 0.999)):
-        return torch.optim.Adam(module.parameters(), lr=float(self.t.get(lr_key, 2e-4)), betas=tuple(self.t.get("betas", betas)))
+    def _adam(self, module, lr: float, betas=(0.9, 0.999)):
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=tuple(self.t.betas or betas))
 
     def _cosine(self, optimizer):
         """Cosine decay over the configured steps, to 5% of the initial rate."""
         lr = optimizer.param_groups[0]["lr"]
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, int(self.t.get("steps", 1000)), eta_min=lr * 0.05)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, self.t.steps, eta_min=lr * 0.05)
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the loop saves beside the weights so a resumed run continues exactly."""
+        return {"rng": self.rng.get_state(), "np_rng": json.dumps(self.np_rng.bit_generator.state)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.set_state(state["rng"])
+        self.np_rng.bit_generator.state = json.loads(state["np_rng"])
 
     def validate(self, net) -> dict[str, float]:
         return {}
@@ -56,7 +65,12 @@ class _LabelledImages(Family):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         size, channels = self.model_cfg.get("image_size", 28), self.model_cfg.get("channels", 1)
-        images, labels, self.label_names = data.load_labelled_images(self.data_cfg["dataset"], "train", size, channels)
+        if self.data_cfg.dataset == "emoji":  # premultiplied RGBA with a category and a style each
+            emoji = data.load_emoji(self.data_cfg.split, size)
+            images, labels, self.label_names = (emoji["images"] * 255).round().astype(np.uint8), emoji["labels"], emoji["label_names"]
+            self.styles, self.style_names = torch.from_numpy(emoji["styles"]).to(self.device), emoji["style_names"]
+        else:
+            images, labels, self.label_names = data.load_labelled_images(self.data_cfg.dataset, "train", size, channels)
         arr = images[..., None] if images.ndim == 3 else images
         self.images = torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous().to(self.device)  # uint8, kept compact
         self.labels = torch.from_numpy(labels).to(self.device)
@@ -70,47 +84,117 @@ class _LabelledImages(Family):
     def base_card(self, task: str) -> dict[str, Any]:
         return {
             "task": task,
-            "dataset": self.data_cfg["dataset"],
+            "dataset": self.data_cfg.dataset,
             "labels": self.label_names if task in ("conditional", "classify") else None,
             "image_size": self.image_size,
             "channels": self.channels,
             "scale": None,
             "metrics": {},
-            "description": self.cfg.get("description", ""),
+            "description": self.cfg.description,
         }
 
 
+def diff_augment(x: torch.Tensor, policy: tuple[str, ...], generator: torch.Generator) -> torch.Tensor:
+    """DiffAugment (Zhao et al., 2020): the same differentiable augmentations on real and fake
+    images keep a discriminator from memorising a small set. Randomness comes from `generator`
+    (on the CPU), so a resumed run draws the same augmentations."""
+    b = len(x)
+    rand = lambda *shape: torch.rand(*shape, generator=generator).to(x.device)
+    if "color" in policy:
+        x = x + (rand(b, 1, 1, 1) - 0.5)
+        mean = x.mean(dim=1, keepdim=True)
+        x = (x - mean) * (rand(b, 1, 1, 1) * 2) + mean
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * (rand(b, 1, 1, 1) + 0.5) + mean
+    if "translation" in policy:  # shift by up to 1/8 of the side, zero padding
+        pad = x.shape[-1] // 8
+        shift = (rand(2, b) * (2 * pad + 1)).long() - pad
+        padded = F.pad(x, (pad, pad, pad, pad))
+        rows = (torch.arange(x.shape[2], device=x.device)[None, :] + pad - shift[0][:, None])
+        cols = (torch.arange(x.shape[3], device=x.device)[None, :] + pad - shift[1][:, None])
+        x = padded[torch.arange(b)[:, None, None], :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    if "cutout" in policy:  # a square of half the side set to zero
+        side = x.shape[-1] // 2
+        corner = (rand(2, b) * (x.shape[-1] - side + 1)).long()
+        grid_y = torch.arange(x.shape[2], device=x.device)[None, :, None]
+        grid_x = torch.arange(x.shape[3], device=x.device)[None, None, :]
+        inside = ((grid_y >= corner[0][:, None, None]) & (grid_y < corner[0][:, None, None] + side)
+                  & (grid_x >= corner[1][:, None, None]) & (grid_x < corner[1][:, None, None] + side))
+        x = x * (~inside)[:, None].float()
+    return x
+
+
 class GANFamily(_LabelledImages):
-    """Hinge-loss GAN; class-conditional when the generator has num_classes > 0."""
+    """A GAN with a hinge or non-saturating (BCE) loss; class-conditional when the generator
+    has num_classes > 0, and style-conditional too when it has num_styles > 0 (emoji)."""
 
     shipped = "g"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from genstudio.models.gan import Discriminator
+        from genstudio.models.gan import Discriminator, StyledDiscriminator
 
         g = registry.build(self.arch, self.model_cfg).to(self.device)
-        self.aux_weight = float(self.t.get("aux_class_weight", 0.0))  # AC-GAN term; 0 = projection only
-        d = Discriminator(int(self.t.get("d_width", 32)), g.num_classes, self.channels, auxiliary_classifier=self.aux_weight > 0).to(self.device)
+        self.aux_weight = self.t.aux_class_weight
+        self.loss = self.t.loss or "hinge"
+        if self.loss not in ("hinge", "bce"):
+            raise ValueError(f"train.loss must be 'hinge' or 'bce', got {self.loss!r}")
+        self.augment = tuple(p.strip() for p in self.t.diffaugment.split(",") if p.strip())
+        unknown = set(self.augment) - {"color", "translation", "cutout"}
+        if unknown:
+            raise ValueError(f"train.diffaugment: unknown policy {', '.join(sorted(unknown))} (use color, translation, cutout)")
+        self.num_styles = getattr(g, "num_styles", 0)
+        if self.num_styles:
+            self.d_norm = self.t.d_norm
+            d = StyledDiscriminator(self.t.d_width, g.num_classes, self.num_styles, self.channels,
+                                    self.image_size, self.d_norm)
+        else:
+            self.d_norm = "spectral"
+            d = Discriminator(self.t.d_width, g.num_classes, self.channels, auxiliary_classifier=self.aux_weight > 0)
+        d = d.to(self.device)
         self.modules = {"g": g, "d": d}
-        self.optimizers = {"g": self._adam(g, "lr", (0.0, 0.9)), "d": self._adam(d, "d_lr", (0.0, 0.9))}
+        self.optimizers = {"g": self._adam(g, self.t.lr, (0.0, 0.9)), "d": self._adam(d, self.t.d_lr, (0.0, 0.9))}
         self.conditional = g.num_classes > 0
         self.preview_z = torch.randn(100, g.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
 
+    def batches(self):
+        if not self.num_styles:
+            for images, labels in super().batches():
+                yield images, ((labels,) if self.conditional else ())
+        while True:
+            idx = torch.randint(0, len(self.images), (self.batch_size,), generator=self.rng).to(self.device)
+            yield self.images[idx].float() / 255, (self.labels[idx], self.styles[idx])
+
+    def _d_loss(self, real_scores, fake_scores):
+        if self.loss == "hinge":
+            return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+        return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+
+    def _g_loss(self, fake_scores):
+        return -fake_scores.mean() if self.loss == "hinge" else F.softplus(-fake_scores).mean()
+
+    def _aug(self, x):
+        return diff_augment(x, self.augment, self.rng) if self.augment else x
+
     def step(self, batch):
-        real, labels = batch
+        real, cond = batch
         real = real * 2 - 1
-        labels = labels if self.conditional else None
         g, d = self.modules["g"], self.modules["d"]
-        z = torch.randn(len(real), unwrap(g).latent_dim, device=self.device)
+        z = torch.randn(len(real), unwrap(g).latent_dim, generator=self.rng).to(self.device)
         with torch.no_grad():
-            fake = g(z, labels)
-        both_labels = torch.cat([labels, labels]) if self.conditional else None
-        scores, logits = d(torch.cat([real, fake]), both_labels)  # one forward: DDP-friendly
-        loss_d = F.relu(1 - scores[: len(real)]).mean() + F.relu(1 + scores[len(real) :]).mean()
+            fake = g(z, *cond)
         losses = {}
+        if self.d_norm == "batch":  # batch statistics must not mix real and fake
+            real_scores, logits = d(self._aug(real), *cond)
+            fake_scores, _ = d(self._aug(fake), *cond)
+        else:
+            both = tuple(torch.cat([c, c]) for c in cond)
+            scores, logits = d(self._aug(torch.cat([real, fake])), *both)  # one forward: DDP-friendly
+            real_scores, fake_scores = scores[: len(real)], scores[len(real) :]
+            logits = logits[: len(real)] if logits is not None else None
+        loss_d = self._d_loss(real_scores, fake_scores)
         if logits is not None:  # the classifier learns from real images only, so G's mistakes never teach it
-            aux_d = F.cross_entropy(logits[: len(real)], labels)
+            aux_d = F.cross_entropy(logits, cond[0])
             loss_d = loss_d + self.aux_weight * aux_d
             losses["aux_d"] = aux_d.item()
         self.optimizers["d"].zero_grad(set_to_none=True)
@@ -118,10 +202,10 @@ class GANFamily(_LabelledImages):
         self.optimizers["d"].step()
 
         plain_d = unwrap(d).requires_grad_(False)  # G's step needs no D gradients (nor their all-reduce)
-        scores, logits = plain_d(g(z, labels), labels)
-        loss_g = -scores.mean()
+        scores, logits = plain_d(self._aug(g(z, *cond)), *cond)
+        loss_g = self._g_loss(scores)
         if logits is not None:
-            aux_g = F.cross_entropy(logits, labels)
+            aux_g = F.cross_entropy(logits, cond[0])
             loss_g = loss_g + self.aux_weight * aux_g
             losses["aux_g"] = aux_g.item()
         self.optimizers["g"].zero_grad(set_to_none=True)
@@ -133,12 +217,21 @@ class GANFamily(_LabelledImages):
     @torch.no_grad()
     def preview(self, net):
         net.eval()
+        if not self.conditional:
+            return grid(to_uint8(net.generate(self.preview_z)), 10)
         # one row per class, so a conditional grid reads class by class
-        labels = torch.arange(100, device=self.device) // 10 % net.num_classes if self.conditional else None
-        return grid(to_uint8(net.generate(self.preview_z, labels)), 10)
+        rows = torch.arange(100, device=self.device) // 10
+        cond = (rows % net.num_classes,)
+        if self.num_styles:
+            cond += (torch.arange(100, device=self.device) % self.num_styles,)
+        images = to_uint8(net.generate(self.preview_z, *cond))
+        return grid(images if images.shape[-1] != 4 else composite(images, 255), 10)
 
     def card(self):
-        return self.base_card("conditional" if self.conditional else "sample")
+        card = self.base_card("conditional" if self.conditional else "sample")
+        if self.num_styles:
+            card.update(styles=self.style_names, credits=data.EMOJI_CREDITS)
+        return card
 
 
 class VAEFamily(_LabelledImages):
@@ -146,10 +239,17 @@ class VAEFamily(_LabelledImages):
         super().__init__(*args, **kwargs)
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         self.modules = {"net": net}
-        self.optimizers = {"net": self._adam(net, "lr")}
-        self.beta = float(self.t.get("beta", 1.0))
-        self.warmup = int(self.t.get("kl_warmup_steps", 0))  # KL annealing avoids early posterior collapse
-        self.steps_done = 0
+        self.optimizers = {"net": self._adam(net, self.t.lr)}
+        self.beta = self.t.beta
+        self.warmup = self.t.kl_warmup_steps  # KL annealing avoids early posterior collapse
+        self.steps_done = 0  # for the KL warm-up; saved with the run
+
+    def state_dict(self):
+        return {**super().state_dict(), "steps_done": self.steps_done}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.steps_done = int(state["steps_done"])
 
     def step(self, batch):
         x, _ = batch
@@ -180,9 +280,9 @@ class ClassifierFamily(_LabelledImages):
         super().__init__(*args, **kwargs)
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         self.modules = {"net": net}
-        self.optimizers = {"net": torch.optim.AdamW(net.parameters(), lr=float(self.t.get("lr", 2e-3)), weight_decay=1e-4)}
+        self.optimizers = {"net": torch.optim.AdamW(net.parameters(), lr=self.t.lr, weight_decay=1e-4)}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
-        test_images, test_labels, _ = data.load_labelled_images(self.data_cfg["dataset"], "test")
+        test_images, test_labels, _ = data.load_labelled_images(self.data_cfg.dataset, "test")
         self.test = (torch.from_numpy(test_images[:, None]).float().div(255), torch.from_numpy(test_labels))
 
     def step(self, batch):
@@ -225,8 +325,8 @@ def random_crop(photos: list[np.ndarray], size: int, rng: np.random.Generator) -
     return np.ascontiguousarray(np.rot90(crop, int(rng.integers(4))))
 
 
-def _train_photos(data_cfg: dict) -> list[np.ndarray]:
-    return data.load_photos(data_cfg.get("train", ["train/t91", "train/bsd200"]))
+def _train_photos(data_cfg: DataConfig) -> list[np.ndarray]:
+    return data.load_photos(data_cfg.train)
 
 
 class SRFamily(Family):
@@ -236,10 +336,10 @@ class SRFamily(Family):
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         self.scale = net.scale
         self.modules = {"net": net}
-        self.optimizers = {"net": self._adam(net, "lr")}
+        self.optimizers = {"net": self._adam(net, self.t.lr)}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
-        self.patch = int(self.t.get("lr_patch", 48))
-        self.val = data.load_photos([self.data_cfg.get("val", "val/set5")])
+        self.patch = self.t.lr_patch
+        self.val = data.load_photos([self.data_cfg.val])
 
     def batches(self):
         while True:
@@ -280,7 +380,7 @@ class SRFamily(Family):
 
     def card(self):
         return {"task": "upscale", "dataset": "T91 + BSD200 (291 images)", "labels": None, "image_size": None,
-                "channels": 3, "scale": self.scale, "metrics": {}, "description": self.cfg.get("description", "")}
+                "channels": 3, "scale": self.scale, "metrics": {}, "description": self.cfg.description}
 
 
 class InpaintFamily(Family):
@@ -290,32 +390,33 @@ class InpaintFamily(Family):
         super().__init__(*args, **kwargs)
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         self.modules = {"net": net}
-        self.optimizers = {"net": self._adam(net, "lr")}
+        self.optimizers = {"net": self._adam(net, self.t.lr)}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
-        self.loss = self.t.get("loss", "l1")  # l2 aims straight at PSNR; l1 at sharper fills
+        self.loss = self.t.loss or "l1"  # l2 aims straight at PSNR; l1 at sharper fills
         if self.loss not in ("l1", "l2"):
             raise ValueError(f"train.loss must be 'l1' or 'l2', got {self.loss!r}")
-        self.crop = int(self.t.get("crop", 128))
-        self.coverage = tuple(self.t.get("coverage", (0.05, 0.40)))
-        if "dataset" in self.data_cfg:
-            images, _, _ = data.load_labelled_images(self.data_cfg["dataset"], "train")
+        self.crop = self.t.crop
+        self.coverage = tuple(self.t.coverage)
+        if self.data_cfg.dataset:
+            images, _, _ = data.load_labelled_images(self.data_cfg.dataset, "train")
             self.images = images[..., None] if images.ndim == 3 else images
             self.crop = self.images.shape[1]
             self.photos = None
         else:
             self.photos = _train_photos(self.data_cfg)
 
-    def _sample(self) -> np.ndarray:
+    def _sample(self, rng: np.random.Generator) -> np.ndarray:
         if self.photos is None:
-            return self.images[int(self.np_rng.integers(len(self.images)))]
-        return random_crop(self.photos, self.crop, self.np_rng)
+            return self.images[int(rng.integers(len(self.images)))]
+        return random_crop(self.photos, self.crop, rng)
 
-    def batches(self):
+    def batches(self, rng: np.random.Generator | None = None):
+        rng = rng or self.np_rng
         while True:
             targets, prefilled, masks = [], [], []
             for _ in range(self.batch_size):
-                image = self._sample()
-                mask = random_mask(self.crop, self.crop, self.np_rng, self.coverage)
+                image = self._sample(rng)
+                mask = random_mask(self.crop, self.crop, rng, self.coverage)
                 targets.append(image)
                 prefilled.append(classical_fill(image, mask, "telea"))
                 masks.append(mask[..., None])
@@ -339,24 +440,24 @@ class InpaintFamily(Family):
     @torch.no_grad()
     def preview(self, net):
         net.eval()
-        prefilled, mask, target = next(self.batches())
+        prefilled, mask, target = next(self.batches(np.random.default_rng(0)))  # the same crops each time
         out = prefilled * (1 - mask) + net(prefilled, mask).clamp(0, 1) * mask
         holes = target * (1 - mask) + mask
         rows = [to_uint8(t[:8]) for t in (holes, prefilled, out, target)]
         return grid(np.concatenate(rows), 8)
 
     def card(self):
-        dataset = self.data_cfg.get("dataset", "T91 + BSD200 crops")
+        dataset = self.data_cfg.dataset or "T91 + BSD200 crops"
         channels = 1 if self.photos is None else 3
         return {"task": "inpaint", "dataset": dataset, "labels": None, "image_size": self.crop if self.photos is None else None,
                 "channels": channels, "scale": None, "metrics": {}, "prefill": "telea",
-                "description": self.cfg.get("description", "")}
+                "description": self.cfg.description}
 
 
 FAMILIES = {"gan": GANFamily, "vae": VAEFamily, "classifier": ClassifierFamily, "sr": SRFamily, "inpaint": InpaintFamily}
 
 
-def make_family(cfg: dict[str, Any], device: torch.device, rank: int = 0, world: int = 1) -> Family:
-    if cfg["family"] not in FAMILIES:
-        raise ValueError(f"unknown family {cfg['family']!r}; known: {', '.join(FAMILIES)}")
-    return FAMILIES[cfg["family"]](cfg, device, rank, world)
+def make_family(cfg: RunConfig, device: torch.device, rank: int = 0, world: int = 1) -> Family:
+    if cfg.family not in FAMILIES:
+        raise ValueError(f"{cfg.source}: unknown family {cfg.family!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[cfg.family](cfg, device, rank, world)

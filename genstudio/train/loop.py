@@ -14,9 +14,9 @@ import copy
 import datetime as dt
 import json
 import os
+import random
 import subprocess
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +27,9 @@ from torch import nn
 
 from genstudio import registry
 from genstudio.devices import default_device
+from genstudio.train.config import RunConfig, load_config
+from genstudio.train.ddp import unwrap
 from genstudio.tasks.io import to_pil
-
-
-def load_config(path: str | Path) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        cfg = tomllib.load(f)
-    for key in ("name", "family"):
-        if key not in cfg:
-            raise ValueError(f"{path}: config needs a top-level {key!r}")
-    registry.checkpoint_path(cfg["name"])  # validates the name early
-    cfg.setdefault("train", {})
-    return cfg
 
 
 def _git_commit() -> str | None:
@@ -47,10 +38,6 @@ def _git_commit() -> str | None:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
 
 
 @torch.no_grad()
@@ -76,20 +63,68 @@ def _downsample_curve(rows: list[dict], keep: int = 200) -> list[dict]:
     return [rows[i] for i in idx]
 
 
-def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | None = None,
-          checkpoint_dir: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Path:
-    """Train the model a config describes; returns the path of the checkpoint written."""
+def _rng_state() -> dict[str, Any]:
+    """Every process-wide RNG a run may draw from (dropout, reparameterisation, ...)."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state(),
+                             "numpy": json.dumps([v.tolist() if isinstance(v, np.ndarray) else v for v in np.random.get_state()]),
+                             "python": json.dumps(random.getstate())}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    kind, keys, pos, has_gauss, cached = json.loads(state["numpy"])
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = json.loads(state["python"])
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def resolve_init_from(reference: str) -> Path | str:
+    """init_from names a shelf model, a run directory or a .safetensors file."""
+    path = Path(reference)
+    if path.suffix == registry.SUFFIX and path.is_file():
+        return path
+    if path.is_dir():
+        files = sorted(path.glob(f"*{registry.SUFFIX}"))
+        if len(files) != 1:
+            raise ValueError(f"init_from {reference!r}: expected one {registry.SUFFIX} file in the run directory, found {len(files)}")
+        return files[0]
+    if "/" in reference or reference.endswith(registry.SUFFIX):
+        raise ValueError(f"init_from {reference!r}: no such run directory or checkpoint file")
+    return reference
+
+
+def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
+    """What a later stage records of the stage it started from: its cost, its config, its
+    last validation figure and, recursively, its own earlier stages."""
+    before = info.card.get("provenance", {})
+    record = {"model": info.name, "from": reference,
+              **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit", "config")}}
+    if before.get("curve"):
+        record["last_log"] = before["curve"][-1]  # its losses and, at its last step, its validation figure
+    if info.card.get("metrics"):
+        record["metrics"] = info.card["metrics"]
+    if before.get("init_from"):
+        record["init_from"] = before["init_from"]
+    return record
+
+
+def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | Path | None = None,
+          overrides: list[str] | tuple[str, ...] = ()) -> Path:
+    """Train the model a config describes into its run directory (`runs/NAME` by default):
+    `NAME.safetensors` with its card, `state.pt` for resuming, `log.jsonl`, `samples/`.
+    The shelf (`checkpoints/`) is never touched: `genstudio promote RUN_DIR` ships a run.
+    Returns the path of the run's checkpoint."""
     from genstudio.train.families import make_family
 
-    cfg = load_config(config_path)
-    for key, value in (overrides or {}).items():
-        cfg["train"][key] = value
-    t = cfg["train"]
-    steps = int(t.get("steps", 1000))
-    time_limit = float(t.get("time_limit_minutes", 0)) * 60  # 0 = no limit; a budget for a CPU
-    log_every, sample_every = int(t.get("log_every", 50)), int(t.get("sample_every", 500))
-    save_every = int(t.get("checkpoint_every", 500))
-    ema_decay = float(t.get("ema", 0.0))
+    cfg = config if isinstance(config, RunConfig) else load_config(config, overrides)
+    t = cfg.train
+    time_limit = t.time_limit_minutes * 60
+    last_step = min(t.stop_at, t.steps) if t.stop_at else t.steps
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
@@ -102,13 +137,14 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
         rank, world = dist.get_rank(), dist.get_world_size()
     else:
         rank, world, device = 0, 1, default_device()
-    if t.get("threads") and device.type == "cpu":
-        torch.set_num_threads(int(t["threads"]))
-    seed = int(t.get("seed", 0))
-    torch.manual_seed(seed + rank)
+    if t.threads and device.type == "cpu":
+        torch.set_num_threads(t.threads)
+    torch.manual_seed(t.seed + rank)
+    np.random.seed(t.seed + rank)
+    random.seed(t.seed + rank)
 
-    run_dir = Path(run_dir or Path("runs") / cfg["name"])
-    out_path = registry.checkpoint_path(cfg["name"], Path(checkpoint_dir) if checkpoint_dir else None)
+    run_dir = Path(run_dir or Path("runs") / cfg.name)
+    out_path = run_dir / f"{cfg.name}{registry.SUFFIX}"
     state_path = run_dir / "state.pt"
     log_path = run_dir / "log.jsonl"
     family = make_family(cfg, device, rank=rank, world=world)
@@ -118,18 +154,21 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
             if any(p.requires_grad for p in module.parameters()):
                 family.modules[key] = nn.parallel.DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
     shipped = unwrap(family.modules[family.shipped])
-    init_from, init_record = t.get("init_from"), None  # fine-tune a shipped model (a later stage of a curriculum)
-    if init_from:
-        if init_from == cfg["name"]:
-            raise ValueError("init_from must name another model: this run overwrites its own checkpoint")
-        start = registry.inspect(init_from)
+    init_record = None  # a later stage of a curriculum starts from an earlier stage's weights
+    if t.init_from:
+        source = resolve_init_from(t.init_from)
+        start = registry.inspect_file(source) if isinstance(source, Path) else registry.inspect(source)
+        if start.error:
+            raise ValueError(f"init_from {t.init_from!r}: {start.error}")
+        if isinstance(source, Path) and source.resolve() == out_path.resolve():
+            raise ValueError("init_from must name another run: this run overwrites its own checkpoint")
         if (start.arch, start.kwargs) != family.arch_spec():
-            raise ValueError(f"init_from {init_from!r} is a {start.arch} {start.kwargs}, this config builds {family.arch_spec()}")
-        before = start.card.get("provenance", {})  # its cost belongs to this model's cost too
-        init_record = {"model": init_from, **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit")}}
+            raise ValueError(f"init_from {t.init_from!r} is a {start.arch} {start.kwargs}, this config builds {family.arch_spec()}")
+        init_record = stage_record(start, t.init_from)
         if not (resume and state_path.exists()):
-            shipped.load_state_dict(registry.load(init_from, device="cpu").net.state_dict())
-    ema = copy.deepcopy(shipped).eval().requires_grad_(False) if ema_decay else None
+            loaded = registry.load_file(source) if isinstance(source, Path) else registry.load(source, device="cpu")
+            shipped.load_state_dict(loaded.net.state_dict())
+    ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None
 
     start_step, elapsed = 0, 0.0
     if resume and state_path.exists():
@@ -140,17 +179,23 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
             opt.load_state_dict(state["optimizers"][key])
         for key, saved in state.get("schedulers", {}).items():
             family.schedulers[key].load_state_dict(saved)
-            stretch_schedule(family.schedulers[key], steps)
+            stretch_schedule(family.schedulers[key], t.steps)
         if ema is not None and "ema" in state:
             ema.load_state_dict(state["ema"])
         start_step, elapsed = state["step"], state["elapsed"]
-        torch.manual_seed(seed + rank + start_step)
-    elif not resume and rank == 0 and log_path.exists():
+        if "rng" in state:  # runs saved before exact resume lack these and continue approximately
+            _set_rng_state(state["rng"])
+            family.load_state_dict(state["family"])
+        else:
+            torch.manual_seed(t.seed + rank + start_step)
+    elif resume:
+        raise FileNotFoundError(f"--resume: no {state_path} to resume from")
+    elif rank == 0 and log_path.exists():
         log_path.unlink()  # a fresh run starts a fresh log
 
-    def save_all(step: int, seconds: float) -> Path | None:
+    def save_all(step: int, seconds: float) -> None:
         if rank != 0:
-            return None
+            return
         run_dir.mkdir(parents=True, exist_ok=True)
         state = {
             "modules": {k: unwrap(m).state_dict() for k, m in family.modules.items()},
@@ -158,6 +203,8 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
             "schedulers": {k: s.state_dict() for k, s in family.schedulers.items()},
             "step": step,
             "elapsed": seconds,
+            "rng": _rng_state(),
+            "family": family.state_dict(),
         }
         if ema is not None:
             state["ema"] = ema.state_dict()
@@ -167,7 +214,7 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
         rows = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
         card = family.card()
         card["provenance"] = {
-            "config": cfg,
+            "config": cfg.as_dict(),
             "steps": step,
             "wall_time_minutes": round(seconds / 60, 2),
             "processes": world,
@@ -175,23 +222,23 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
             "torch_threads": torch.get_num_threads(),
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "git_commit": _git_commit(),
-            "ema": ema_decay or None,
+            "ema": t.ema or None,
             "curve": _downsample_curve(rows),
         }
         if init_record:
             card["provenance"]["init_from"] = init_record
         net = ema if ema is not None else shipped
         arch, kwargs = family.arch_spec()
-        return registry.save_checkpoint(out_path, net, arch, kwargs, card)
+        registry.write_checkpoint(out_path, net, arch, kwargs, card)
 
     from tqdm import tqdm
 
     batches = family.batches()
-    bar = tqdm(total=steps, initial=start_step, disable=rank != 0, desc=cfg["name"], dynamic_ncols=True)
+    bar = tqdm(total=last_step, initial=start_step, disable=rank != 0, desc=cfg.name, dynamic_ncols=True)
     began = time.time() - elapsed
     step = start_step
     running: dict[str, float] = {}
-    while step < steps:
+    while step < last_step:
         over_budget = bool(time_limit) and time.time() - began > time_limit
         if distributed and time_limit:  # every process must stop at the same step, or the others hang
             flag = torch.tensor([float(over_budget)], device=device)
@@ -206,29 +253,29 @@ def train(config_path: str | Path, resume: bool = False, run_dir: str | Path | N
         losses = family.step(next(batches))
         step += 1
         if ema is not None:
-            ema_update(ema, shipped, min(ema_decay, (1 + step) / (10 + step)))
+            ema_update(ema, shipped, min(t.ema, (1 + step) / (10 + step)))
         for k, v in losses.items():
             running[k] = running.get(k, 0.0) + float(v)
         bar.update(1)
-        if rank == 0 and step % log_every == 0:
+        if rank == 0 and step % t.log_every == 0:
             row = {"step": step, "minutes": round((time.time() - began) / 60, 3)}
-            row.update({k: round(v / log_every, 5) for k, v in running.items()})
+            row.update({k: round(v / t.log_every, 5) for k, v in running.items()})
             running = {}
-            if step % sample_every == 0 or step == steps:
+            if step % t.sample_every == 0 or step == t.steps:
                 row.update(family.validate(ema if ema is not None else shipped))
             run_dir.mkdir(parents=True, exist_ok=True)
             with open(log_path, "a") as f:
                 f.write(json.dumps(row) + "\n")
             bar.set_postfix({k: v for k, v in row.items() if k != "step"})
-        if rank == 0 and step % sample_every == 0:
+        if rank == 0 and step % t.sample_every == 0:
             grid = family.preview(ema if ema is not None else shipped)
             (run_dir / "samples").mkdir(parents=True, exist_ok=True)
             to_pil(grid).save(run_dir / "samples" / f"step_{step:06d}.png")
-        if step % save_every == 0:
+        if step % t.checkpoint_every == 0:
             save_all(step, time.time() - began)
     bar.close()
-    path = save_all(step, time.time() - began)
+    save_all(step, time.time() - began)
     if distributed:
         dist.barrier()
         dist.destroy_process_group()
-    return path or out_path
+    return out_path
