@@ -3,6 +3,7 @@
 Examples:
     genstudio models --json
     genstudio sample --model cgan-fmnist --n 16 --seed 7 --label Sneaker --output sneakers.png
+    genstudio sample --model emoji-gan --label "Food & Drink" --style twemoji --n 64 --seed 0 --output grid.png
     genstudio upscale --model sr-x4 --input photo.png --output photo_x4.png
     genstudio inpaint --model inpaint-photo --input photos/ --mask masks/ --output filled/
     genstudio walk --model gan-fmnist --seeds 1,5,9-12 --frames-per-transition 30 --fps 30 --loop --output walk.mp4
@@ -43,25 +44,25 @@ def cmd_sample(args) -> int:
     import numpy as np
 
     from genstudio import registry
-    from genstudio.tasks.generate import sample
+    from genstudio.kinds import kind_of
+    from genstudio.tasks.generate import resolve_label, resolve_style, sample
     from genstudio.tasks.images import grid
     from genstudio.tasks.io import make_recipe, save_png
 
     model = registry.load(args.model)
-    label = args.label
-    images = sample(model, args.n, args.seed, label=label, truncation=args.truncation, temperature=args.temperature)
+    latent = kind_of(model).latent_settings(args.truncation, args.temperature)
+    images = sample(model, args.n, args.seed, label=args.label, style=args.style, **latent)
     out = Path(args.output)
-    recipe = make_recipe("sample", model=args.model, n=args.n, seed=args.seed, label=label, truncation=args.truncation,
-                     temperature=args.temperature if model.arch == "conv_vae" else None)
+    recipe = make_recipe("sample", model=args.model, n=args.n, seed=args.seed, label=args.label, style=args.style, **latent)
     if out.suffix.lower() == ".npz":
         extra = {}
-        if model.task == "conditional":
-            from genstudio.tasks.generate import resolve_label
-
-            extra["labels"] = np.full(len(images), resolve_label(model, label), dtype=np.int64)
+        if model.task == "conditional" and args.label is not None:
+            extra["labels"] = np.full(len(images), resolve_label(model, args.label), dtype=np.int64)
+        if model.styles and args.style is not None:
+            extra["styles"] = np.full(len(images), resolve_style(model, args.style), dtype=np.int64)
         np.savez_compressed(out, images=images, recipe=json.dumps(recipe), **extra)
     elif out.suffix.lower() == ".png":
-        save_png(grid(images), out, recipe)
+        save_png(grid(images, fill=0 if images.shape[-1] == 4 else 255), out, recipe)  # transparent gaps for RGBA
     else:
         raise ValueError("--output must end in .png (a grid) or .npz (the images)")
     print(f"wrote {out}")
@@ -193,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--n", type=int, default=16)
     p.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
-    p.add_argument("--label", help="class index or name (conditional models)")
+    p.add_argument("--label", help="class index or name (conditional models; default: drawn per image from its seed)")
+    p.add_argument("--style", help="style index or name (style-conditional models such as emoji-gan; default: drawn per image)")
     p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 1.0")
     p.add_argument("--temperature", type=float, default=1.0, help="VAE prior temperature")
     p.add_argument("--output", required=True, help=".png grid or .npz images")

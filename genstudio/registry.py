@@ -101,6 +101,7 @@ class ModelInfo:
             "arch": self.arch or None,
             "dataset": c.get("dataset"),
             "labels": c.get("labels"),
+            "styles": c.get("styles"),
             "image_size": c.get("image_size"),
             "channels": c.get("channels"),
             "scale": c.get("scale"),
@@ -119,6 +120,7 @@ class LoadedModel:
     card: dict[str, Any]
     arch: str
     device: torch.device
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
@@ -127,6 +129,10 @@ class LoadedModel:
     @property
     def labels(self) -> list[str] | None:
         return self.card.get("labels")
+
+    @property
+    def styles(self) -> list[str] | None:
+        return self.card.get("styles")
 
 
 # ---------------------------------------------------------------- manifest
@@ -218,7 +224,7 @@ def load_file(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     net = build(info.arch, info.kwargs)
     net.load_state_dict(read_tensors(str(path), device="cpu"))
     net.to(device).eval().requires_grad_(False)
-    return LoadedModel(name=info.name, net=net, card=info.card, arch=info.arch, device=torch.device(device))
+    return LoadedModel(name=info.name, net=net, card=info.card, arch=info.arch, device=torch.device(device), kwargs=info.kwargs)
 
 
 def _read_header(path: Path) -> dict[str, Any]:

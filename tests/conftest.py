@@ -14,6 +14,8 @@ from genstudio import registry
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import app_server
 
 REPO = Path(__file__).resolve().parent.parent
+EMOJI_LABELS = ["Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places", "Activities",
+                "Objects", "Symbols", "Flags"]
 FMNIST_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
@@ -26,6 +28,8 @@ def _card(task, **extra):
 TINY = {
     "tiny-gan": ("dcgan_generator", {"latent_dim": 8, "width": 4, "num_classes": 0}, _card("sample")),
     "tiny-cgan": ("dcgan_generator", {"latent_dim": 8, "width": 4, "num_classes": 10}, _card("conditional", labels=FMNIST_LABELS)),
+    "tiny-emoji": ("styled_dcgan_generator", {"latent_dim": 8, "width": 4, "num_classes": 9, "num_styles": 3, "channels": 4, "image_size": 8},
+                   _card("conditional", labels=EMOJI_LABELS, styles=["noto", "twemoji", "fluent"], image_size=8, channels=4, dataset="emoji")),
     "tiny-vae": ("conv_vae", {"latent_dim": 4, "width": 4}, _card("sample")),
     "tiny-sr2": ("edsr", {"scale": 2, "width": 4, "blocks": 1}, _card("upscale", image_size=None, channels=3, scale=2)),
     "tiny-sr4": ("edsr", {"scale": 4, "width": 4, "blocks": 1}, _card("upscale", image_size=None, channels=3, scale=4)),

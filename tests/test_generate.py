@@ -46,7 +46,60 @@ def test_labels_by_index_and_name(tiny):
     assert not np.array_equal(by_index, generate.sample(model, 3, seed=1, label="Bag"))
 
 
-@pytest.mark.parametrize("label", [10, -1, "Sneakers", 3.5, None])
+def test_no_label_draws_one_per_image_from_its_seed(tiny):
+    model = tiny("tiny-cgan")
+    grid_images = generate.sample(model, 6, seed=20)
+    assert np.array_equal(grid_images, generate.sample(model, 6, seed=20))
+    drawn = [generate.seeded_choice(s, 10, 1) for s in range(20, 26)]
+    assert len(set(drawn)) > 1  # not one class for every image
+    for i, label in enumerate(drawn):
+        assert np.array_equal(grid_images[i], generate.sample(model, 1, seed=20 + i, label=label)[0])
+
+
+def test_styles_by_index_and_name_and_alpha_kept(tiny):
+    model = tiny("tiny-emoji")
+    by_name = generate.sample(model, 3, seed=1, label="Food & Drink", style="twemoji")
+    by_index = generate.sample(model, 3, seed=1, label=3, style=1)
+    by_digit = generate.sample(model, 3, seed=1, label="3", style="1")
+    assert by_name.shape == (3, 8, 8, 4) and by_name.dtype == np.uint8
+    assert np.array_equal(by_name, by_index) and np.array_equal(by_name, by_digit)
+    assert not np.array_equal(by_name, generate.sample(model, 3, seed=1, label=3, style="noto"))
+    drawn = generate.sample(model, 4, seed=5)  # category and style drawn per image from the seed
+    for i in range(4):
+        label, style = generate.seeded_choice(5 + i, 9, 1), generate.seeded_choice(5 + i, 3, 2)
+        assert np.array_equal(drawn[i], generate.sample(model, 1, seed=5 + i, label=label, style=style)[0])
+
+
+@pytest.mark.parametrize("style", [3, -1, "apple", 1.5])
+def test_bad_styles_rejected(tiny, style):
+    with pytest.raises(ValueError, match="style"):
+        generate.sample(tiny("tiny-emoji"), 2, seed=0, label=0, style=style)
+
+
+def test_models_without_styles_refuse_a_style(tiny):
+    with pytest.raises(ValueError, match="has no styles"):
+        generate.sample(tiny("tiny-cgan"), 2, seed=0, label=1, style="noto")
+    with pytest.raises(ValueError, match="has no styles"):
+        generate.sample_all_styles(tiny("tiny-cgan"), 2, seed=0)
+
+
+def test_all_styles_shows_the_same_seed_in_every_style(tiny):
+    model = tiny("tiny-emoji")
+    out = generate.sample_all_styles(model, 2, seed=4, label="Flags")
+    assert out.shape == (6, 8, 8, 4)
+    for s in range(3):
+        assert np.array_equal(out[2 * s : 2 * s + 2], generate.sample(model, 2, seed=4, label="Flags", style=s))
+
+
+def test_style_blend_ends_are_the_styles(tiny):
+    model = tiny("tiny-emoji")
+    fluent = generate.sample(model, 2, seed=3, label=0, style="fluent")
+    assert np.array_equal(generate.sample(model, 2, seed=3, label=0, style="noto", blend_style="fluent", style_weight=1.0), fluent)
+    mid = generate.sample(model, 2, seed=3, label=0, style="noto", blend_style="fluent", style_weight=0.5)
+    assert not np.array_equal(mid, fluent)
+
+
+@pytest.mark.parametrize("label", [10, -1, "Sneakers", 3.5])
 def test_bad_labels_rejected(tiny, label):
     with pytest.raises(ValueError, match="label|conditional"):
         generate.sample(tiny("tiny-cgan"), 2, seed=0, label=label)

@@ -40,8 +40,31 @@ def test_class_walk_and_grid(tiny):
     model = tiny("tiny-cgan")
     frames = walk_frames(model, [3], 6, labels=["Sneaker", "Bag"], grid_size=(2, 2), display_size=128)
     assert frames.shape[0] == 12 and frames.shape[1] % 2 == 0 and frames.shape[2] % 2 == 0
-    with pytest.raises(ValueError, match="give at least one label"):
-        walk_frames(model, [3], 6)
+
+
+def test_conditional_walk_without_labels_tours_every_class(tiny):
+    """No labels: keyframe i is class i with seed i (the seeds repeat), looping back."""
+    from genstudio.tasks import generate
+
+    model = tiny("tiny-cgan")
+    frames = walk_frames(model, [1, 2], 3, display_size=28, resize="nearest")
+    assert frames.shape[0] == 10 * 3  # ten classes, three frames each, looped
+    for i in (0, 3, 7):
+        key = generate.sample(model, 1, seed=[1, 2][i % 2], label=i)[0]
+        assert np.array_equal(frames[i * 3][..., 0], key[..., 0])
+
+
+def test_style_morph_walk_holds_the_emoji_and_changes_style(tiny):
+    from genstudio.tasks import generate
+    from genstudio.tasks.images import composite
+
+    model = tiny("tiny-emoji")
+    frames = walk_frames(model, [4], 2, labels=["Food & Drink"], styles=["noto", "twemoji", "fluent"], display_size=16,
+                         background=0)
+    assert frames.shape == (6, 16, 16, 3)
+    for i, style in enumerate(["noto", "twemoji", "fluent"]):
+        key = composite(generate.sample(model, 1, seed=4, label=3, style=style)[0], 0)
+        assert np.array_equal(frames[2 * i][::2, ::2], key)  # nearest x2 of the keyframe on black
 
 
 def test_mp4_is_h264_yuv420p_with_recipe(tiny, tmp_path):

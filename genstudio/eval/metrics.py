@@ -53,3 +53,15 @@ def class_coverage(probabilities: np.ndarray) -> float:
     """Entropy of the mean predicted class distribution; ln K is perfect balance."""
     mean = probabilities.mean(0)
     return float(-(mean * np.log(np.clip(mean, 1e-12, None))).sum())
+
+
+def copy_rate(samples: np.ndarray, training: np.ndarray, threshold: float = 0.05, batch: int = 256) -> float:
+    """Share of samples whose nearest training image lies within RMSE `threshold` (images as
+    floats in [0, 1], same shape): a model that memorises its data scores near 1."""
+    import torch
+
+    a = torch.from_numpy(samples.reshape(len(samples), -1).astype(np.float32))
+    b = torch.from_numpy(training.reshape(len(training), -1).astype(np.float32))
+    nearest = torch.cat([torch.cdist(a[i : i + batch], b).min(1).values for i in range(0, len(a), batch)])
+    rmse = nearest / np.sqrt(a.shape[1])
+    return float((rmse <= threshold).float().mean())

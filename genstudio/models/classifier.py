@@ -14,19 +14,24 @@ class SmallCNN(nn.Module):
     Args:
         num_classes: number of labels.
         channels: image channels.
-        width: channels of the first block (the second has 2x).
+        width: channels of the first block (each further block doubles them).
+        num_styles: a second head for a second label group (emoji vendor style); 0 = none.
+        blocks: conv blocks, each halving the resolution.
     """
 
-    def __init__(self, num_classes: int = 10, channels: int = 1, width: int = 32):
+    def __init__(self, num_classes: int = 10, channels: int = 1, width: int = 32, num_styles: int = 0, blocks: int = 2):
         super().__init__()
         def block(cin, cout):
             return nn.Sequential(
                 nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
                 nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2),
             )
-        self.body = nn.Sequential(block(channels, width), block(width, 2 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.embed = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * width, 128), nn.ReLU())
+        widths = [channels] + [width * 2**i for i in range(blocks)]
+        self.body = nn.Sequential(*[block(a, b) for a, b in zip(widths, widths[1:])], nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.embed = nn.Sequential(nn.Dropout(0.3), nn.Linear(widths[-1], 128), nn.ReLU())
         self.head = nn.Linear(128, num_classes)
+        if num_styles:
+            self.style_head = nn.Linear(128, num_styles)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """x in [0, 1] -> 128-d features."""

@@ -33,6 +33,8 @@ class Generator(nn.Module):
         image_size: side of the square output; must be divisible by 4.
     """
 
+    latent_control = "truncation"  # what the UI and CLI offer for sampling (VAEs: temperature)
+
     def __init__(self, latent_dim: int = 128, width: int = 64, num_classes: int = 0, channels: int = 1, image_size: int = 28):
         super().__init__()
         if image_size % 4:
@@ -115,6 +117,8 @@ class StyledGenerator(nn.Module):
         channels: image channels (4 = premultiplied RGBA).
         image_size: output side, a power of two >= 8 (starts from 4x4).
     """
+
+    latent_control = "truncation"
 
     def __init__(self, latent_dim: int = 128, width: int = 32, num_classes: int = 9, num_styles: int = 3,
                  channels: int = 4, image_size: int = 32):

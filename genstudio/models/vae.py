@@ -18,6 +18,8 @@ class ConvVAE(nn.Module):
         image_size: side of the square image; divisible by 4.
     """
 
+    latent_control = "temperature"  # what the UI and CLI offer for sampling (GANs: truncation)
+
     def __init__(self, latent_dim: int = 32, width: int = 32, channels: int = 1, image_size: int = 28):
         super().__init__()
         self.latent_dim, self.num_classes, self.base = latent_dim, 0, image_size // 4
@@ -55,3 +57,75 @@ class ConvVAE(nn.Module):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.generate(self.encode(x)[0])
+
+
+@register("styled_conv_vae")
+class StyledConvVAE(nn.Module):
+    """A conditional VAE (Sohn et al., 2015): encoder and decoder both see the class and the
+    style (as one weight vector, so soft weights blend them), at 32 px in premultiplied RGBA.
+
+    Encoder: strided convs image_size -> 4x4 (width, 2x, 4x ...), then with the condition to
+    (mu, logvar). Decoder: z and the condition to 4x4, nearest upsampling + 3x3 convs, pixel
+    logits (a Bernoulli likelihood on each premultiplied channel).
+
+    Args:
+        latent_dim: size of z.
+        width: channels at full resolution; each coarser level doubles them.
+        num_classes, num_styles: sizes of the two label groups.
+        channels: image channels (4 = premultiplied RGBA).
+        image_size: a power of two >= 8.
+    """
+
+    latent_control = "temperature"
+
+    def __init__(self, latent_dim: int = 64, width: int = 32, num_classes: int = 9, num_styles: int = 3,
+                 channels: int = 4, image_size: int = 32):
+        super().__init__()
+        levels = image_size.bit_length() - 3  # halvings down to 4x4
+        if image_size != 4 * 2**levels or levels < 1:
+            raise ValueError("image_size must be a power of two >= 8")
+        self.latent_dim, self.num_classes, self.num_styles = latent_dim, num_classes, num_styles
+        widths = [width * 2**i for i in range(levels + 1)]  # full resolution ... 4x4
+        conditions, flat = num_classes + num_styles, widths[-1] * 16
+        enc: list[nn.Module] = [nn.Conv2d(channels, widths[0], 3, 1, 1), nn.SiLU()]
+        for a, b in zip(widths, widths[1:]):
+            enc += [nn.Conv2d(a, b, 4, 2, 1), nn.SiLU()]
+        self.encoder = nn.Sequential(*enc, nn.Flatten())
+        self.to_posterior = nn.Sequential(nn.Linear(flat + conditions, 512), nn.SiLU(), nn.Linear(512, 2 * latent_dim))
+        self.decoder_fc = nn.Sequential(nn.Linear(latent_dim + conditions, 512), nn.SiLU(), nn.Linear(512, flat), nn.SiLU())
+        dec: list[nn.Module] = []
+        for a, b in zip(widths[::-1], widths[::-1][1:]):
+            dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(a, b, 3, 1, 1), nn.SiLU()]
+        self.decoder = nn.Sequential(*dec, nn.Conv2d(widths[0], channels, 3, 1, 1))
+        self.top = widths[-1]
+
+    def _condition(self, labels, styles, batch, device):
+        from genstudio.models.gan import _condition
+
+        return _condition(labels, styles, self.num_classes, self.num_styles, batch, device)
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None):
+        """x in [0, 1] -> (mu, logvar)."""
+        c = self._condition(labels, styles, len(x), x.device)
+        mu, logvar = self.to_posterior(torch.cat([self.encoder(x), c], 1)).chunk(2, dim=1)
+        return mu, logvar.clamp(-12, 8)
+
+    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        c = self._condition(labels, styles, len(z), z.device)
+        return self.decoder(self.decoder_fc(torch.cat([z, c], 1)).view(len(z), self.top, 4, 4))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None):
+        """Training pass: (pixel logits, mu, logvar) with a reparameterised sample."""
+        mu, logvar = self.encode(x, labels, styles)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        return self.decode_logits(z, labels, styles), mu, logvar
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [0, 1]: the decoder's Bernoulli means, kept a valid premultiplied image."""
+        x = torch.sigmoid(self.decode_logits(z, labels, styles))
+        if x.shape[1] == 4:
+            x = torch.cat([torch.minimum(x[:, :3], x[:, 3:]), x[:, 3:]], 1)
+        return x
+
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generate(self.encode(x, labels, styles)[0], labels, styles)

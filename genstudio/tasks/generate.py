@@ -13,7 +13,7 @@ import torch
 
 from genstudio.devices import autocast
 from genstudio.registry import LoadedModel
-from genstudio.tasks.images import to_uint8
+from genstudio.tasks.images import to_uint8, unpremultiply
 
 MAX_SEED = 2**32 - 1
 GENERATIVE_TASKS = ("sample", "conditional")
@@ -87,59 +87,88 @@ def check_generator(model: LoadedModel) -> None:
         raise ValueError(f"model {model.name!r} is a {model.task!r} model; choose a sampling or conditional model")
 
 
+def _resolve(names: list[str], value, what: str, model_name: str) -> int:
+    """An index (int or digit string) or a name (case-insensitive) into `names`."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        index = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.strip() not in names:
+        index = int(value.strip())
+    elif isinstance(value, str):
+        lowered = {n.lower(): i for i, n in enumerate(names)}
+        if value.strip().lower() not in lowered:
+            raise ValueError(f"unknown {what} {value!r} for {model_name}; {what}s: {', '.join(names)}")
+        index = lowered[value.strip().lower()]
+    else:
+        raise ValueError(f"{what} must be an index or a name, got {value!r}")
+    if not 0 <= index < len(names):
+        raise ValueError(f"{what} {index} is out of range for {model_name}: use 0-{len(names) - 1} or a name ({', '.join(names)})")
+    return index
+
+
 def resolve_label(model: LoadedModel, label) -> int:
     """A label given as an index (int or digit string) or a name (case-insensitive)."""
-    names = model.labels or []
     if model.task != "conditional":
         raise ValueError(f"model {model.name!r} is unconditional; it takes no label")
-    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-        index = int(label)
-    elif isinstance(label, str) and label.strip().lstrip("-").isdigit() and label.strip() not in names:
-        index = int(label.strip())
-    elif isinstance(label, str):
-        lowered = {n.lower(): i for i, n in enumerate(names)}
-        if label.strip().lower() not in lowered:
-            raise ValueError(f"unknown label {label!r} for {model.name}; labels: {', '.join(names)}")
-        index = lowered[label.strip().lower()]
-    else:
-        raise ValueError(f"label must be an index or a name, got {label!r}")
-    if not 0 <= index < len(names):
-        raise ValueError(f"label {index} is out of range for {model.name}: use 0-{len(names) - 1} or a name ({', '.join(names)})")
-    return index
+    return _resolve(model.labels or [], label, "label", model.name)
+
+
+def resolve_style(model: LoadedModel, style) -> int:
+    """A style (e.g. an emoji vendor) by index or name; models without styles refuse one."""
+    if not model.styles:
+        raise ValueError(f"model {model.name!r} has no styles; it takes no style")
+    return _resolve(model.styles, style, "style", model.name)
+
+
+def one_hot_weights(k: int, indices: list[int], blend_with: int | None = None, weight: float = 0.0) -> torch.Tensor:
+    """(N, k) weights: one-hot rows, optionally mixed with a second index by `weight`."""
+    w = torch.nn.functional.one_hot(torch.tensor(indices), k).float()
+    if blend_with is not None:
+        if not 0 <= weight <= 1:
+            raise ValueError("blend weight must lie in [0, 1]")
+        w = (1 - weight) * w + weight * torch.nn.functional.one_hot(torch.tensor([blend_with] * len(indices)), k).float()
+    return w
 
 
 def label_weights(model: LoadedModel, labels: list[int], blend_with: int | None = None, weight: float = 0.0) -> torch.Tensor:
     """(N, K) class weights: one-hot rows, optionally mixed with a second class by `weight`."""
-    k = len(model.labels)
-    w = torch.nn.functional.one_hot(torch.tensor(labels), k).float()
-    if blend_with is not None:
-        if not 0 <= weight <= 1:
-            raise ValueError("blend weight must lie in [0, 1]")
-        w = (1 - weight) * w + weight * torch.nn.functional.one_hot(torch.tensor([blend_with] * len(labels)), k).float()
-    return w
+    return one_hot_weights(len(model.labels), labels, blend_with, weight)
+
+
+def seeded_choice(seed: int, k: int, stream: int) -> int:
+    """A class or style drawn from a seed (its own stream, apart from the latent's), so
+    a seed still names one image when the user does not fix them."""
+    return int(np.random.default_rng([check_seed(seed), stream]).integers(k))
 
 
 @torch.no_grad()
-def render(model: LoadedModel, z: torch.Tensor, weights: torch.Tensor | None = None, batch: int = 256) -> np.ndarray:
-    """Latents (N, D) and optional class weights (N, K) -> uint8 images (N, H, W, C)."""
+def render(model: LoadedModel, z: torch.Tensor, weights: torch.Tensor | None = None,
+           style_weights: torch.Tensor | None = None, batch: int = 256) -> np.ndarray:
+    """Latents (N, D) and optional class (N, K) and style (N, S) weights -> uint8 images
+    (N, H, W, C); 4-channel models give straight (not premultiplied) RGBA, as a PNG stores."""
     check_generator(model)
     if model.task == "conditional" and weights is None:
         raise ValueError(f"model {model.name!r} is class-conditional: give a label")
+    if model.styles and style_weights is None:
+        raise ValueError(f"model {model.name!r} is style-conditional: give a style")
     out = []
     for i in range(0, len(z), batch):
         zi = z[i : i + batch].to(model.device)
-        wi = weights[i : i + batch].to(model.device) if weights is not None else None
+        conds = [w[i : i + batch].to(model.device) for w in (weights, style_weights) if w is not None]
         with autocast(model.device):
-            out.append(to_uint8(model.net.generate(zi, wi).float()))
-    return np.concatenate(out)
+            out.append(to_uint8(model.net.generate(zi, *conds).float()))
+    images = np.concatenate(out)
+    return unpremultiply(images) if images.shape[-1] == 4 else images
 
 
 def sample(model: LoadedModel, n: int, seed: int, label=None, truncation: float | None = None,
-           temperature: float = 1.0, blend_label=None, blend_weight: float = 0.0, max_images: int = 1024) -> np.ndarray:
+           temperature: float = 1.0, blend_label=None, blend_weight: float = 0.0, style=None,
+           blend_style=None, style_weight: float = 0.0, max_images: int = 1024) -> np.ndarray:
     """n images from seeds seed..seed+n-1 -> uint8 (n, H, W, C).
 
     GANs take `truncation`, VAEs `temperature` (the prior's standard deviation);
-    conditional models need `label` (index or name) and may blend towards `blend_label`."""
+    conditional models take `label` (index or name; None draws one per image from its
+    seed) and may blend towards `blend_label`; style-conditional models likewise take
+    `style`, `blend_style` and `style_weight`."""
     check_generator(model)
     if isinstance(n, float) and n.is_integer():
         n = int(n)
@@ -150,24 +179,55 @@ def sample(model: LoadedModel, n: int, seed: int, label=None, truncation: float 
         raise ValueError(f"seeds {seed}..{seed + n - 1} pass {MAX_SEED}")
     if not 0 < temperature <= 3:
         raise ValueError("temperature must lie in (0, 3]")
-    z = latents(list(range(seed, seed + n)), model.net.latent_dim, truncation) * temperature
-    weights = None
+    seeds = list(range(seed, seed + n))
+    z = latents(seeds, model.net.latent_dim, truncation) * temperature
+    weights = style_weights = None
     if model.task == "conditional":
-        if label is None:
-            raise ValueError(f"model {model.name!r} is class-conditional: pick a label ({', '.join(model.labels)})")
+        labels = [resolve_label(model, label)] * n if label is not None else [seeded_choice(s, len(model.labels), 1) for s in seeds]
         other = resolve_label(model, blend_label) if blend_label is not None else None
-        weights = label_weights(model, [resolve_label(model, label)] * n, other, blend_weight)
-    return render(model, z, weights)
+        weights = label_weights(model, labels, other, blend_weight)
+    elif label is not None:
+        resolve_label(model, label)  # raises: unconditional models take no label
+    if model.styles:
+        styles = [resolve_style(model, style)] * n if style is not None else [seeded_choice(s, len(model.styles), 2) for s in seeds]
+        other = resolve_style(model, blend_style) if blend_style is not None else None
+        style_weights = one_hot_weights(len(model.styles), styles, other, style_weight)
+    elif style is not None or blend_style is not None:
+        resolve_style(model, style)  # raises: the model has no styles
+    return render(model, z, weights, style_weights)
 
 
-def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation: float | None = None) -> np.ndarray:
-    """One row per class, the same seeds in every row: (K * per_class, H, W, C)."""
+def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation: float | None = None,
+                       style=None) -> np.ndarray:
+    """One row per class, the same seeds in every row: (K * per_class, H, W, C). A style
+    model uses `style` in every row, or one style per column drawn from its seed."""
     if model.task != "conditional":
         raise ValueError(f"model {model.name!r} is unconditional; 'all classes' needs a conditional model")
     if not 1 <= per_class <= 32:
         raise ValueError("images per class must be 1-32")
     seed = check_seed(seed)
     k = len(model.labels)
-    z = latents(list(range(seed, seed + per_class)), model.net.latent_dim, truncation).repeat(k, 1)
+    seeds = list(range(seed, seed + per_class))
+    z = latents(seeds, model.net.latent_dim, truncation).repeat(k, 1)
     weights = label_weights(model, [c for c in range(k) for _ in range(per_class)])
-    return render(model, z, weights)
+    style_weights = None
+    if model.styles:
+        column_styles = [resolve_style(model, style)] * per_class if style is not None else [seeded_choice(s, len(model.styles), 2) for s in seeds]
+        style_weights = one_hot_weights(len(model.styles), column_styles * k)
+    elif style is not None:
+        resolve_style(model, style)
+    return render(model, z, weights, style_weights)
+
+
+def sample_all_styles(model: LoadedModel, per_style: int, seed: int, label=None, truncation: float | None = None) -> np.ndarray:
+    """The same seeds in every style, one row per style: (S * per_style, H, W, C)."""
+    if not model.styles:
+        raise ValueError(f"model {model.name!r} has no styles; 'all styles' needs a style-conditional model")
+    if not 1 <= per_style <= 32:
+        raise ValueError("images per style must be 1-32")
+    seed = check_seed(seed)
+    s = len(model.styles)
+    seeds = list(range(seed, seed + per_style))
+    z = latents(seeds, model.net.latent_dim, truncation).repeat(s, 1)
+    labels = [resolve_label(model, label)] * per_style if label is not None else [seeded_choice(x, len(model.labels), 1) for x in seeds]
+    return render(model, z, label_weights(model, labels * s), one_hot_weights(s, [i for i in range(s) for _ in range(per_style)]))

@@ -50,12 +50,13 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
 
 
-def composite(images: np.ndarray, background: int | np.ndarray = 255) -> np.ndarray:
-    """Premultiplied RGBA uint8 (..., 4) over a background -> RGB uint8 (..., 3).
+def composite(images: np.ndarray, background: int | np.ndarray = 255, premultiplied: bool = False) -> np.ndarray:
+    """RGBA uint8 (..., 4) over a background -> RGB uint8 (..., 3).
     background: a grey level, or an RGB uint8 array broadcastable to the images."""
     x = images.astype(np.float32)
     alpha = x[..., 3:] / 255
-    out = x[..., :3] + (1 - alpha) * np.asarray(background, np.float32)
+    colour = x[..., :3] if premultiplied else x[..., :3] * alpha
+    out = colour + (1 - alpha) * np.asarray(background, np.float32)
     return np.clip(out.round(), 0, 255).astype(np.uint8)
 
 

@@ -11,8 +11,9 @@ import torch
 
 from genstudio.limits import Limits
 from genstudio.registry import LoadedModel
-from genstudio.tasks.generate import MAX_SEED, check_generator, check_seed, latents, render, resolve_label
-from genstudio.tasks.images import as_rgb, grid
+from genstudio.tasks.generate import (MAX_SEED, check_generator, check_seed, latents, render, resolve_label, resolve_style,
+                                      seeded_choice)
+from genstudio.tasks.images import as_rgb, composite, grid
 
 INTERPOLATIONS = ("spherical", "linear")
 CELL_SEED_STRIDE = 1_000_003  # walk j of a grid uses seed + j * stride: unrelated, reproducible walks
@@ -51,13 +52,18 @@ def _path(keys: torch.Tensor, frames_per_transition: int, loop: bool, interpolat
 def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition: int = 30, labels: Sequence | None = None,
                 interpolation: str = "spherical", loop: bool = True, truncation: float | None = None, temperature: float = 1.0,
                 grid_size: tuple[int, int] = (1, 1), display_size: int = 256, resize: str | LoadedModel = "nearest",
-                limits: Limits | None = None, progress: Progress | None = None) -> np.ndarray:
+                limits: Limits | None = None, progress: Progress | None = None, styles: Sequence | None = None,
+                background: int = 255) -> np.ndarray:
     """Render a walk -> uint8 frames (T, H, W, 3).
 
     Keyframes come from `seeds` (one seed holds the latent still) and, for conditional
-    models, `labels` (names or indices; one label holds the class). Each keyframe of
-    walk 0 is exactly the Sample tab's image for that seed. `resize` is 'nearest',
-    'smooth' or a super-resolution model, applied before fitting to `display_size`."""
+    models, `labels` (names or indices; one label holds the class; none: a tour of every
+    class in order, the seeds repeating while the latent walks). Style models take
+    `styles` likewise (one holds; none: the first seed's style) so a walk can morph one
+    emoji between vendor styles. Transparent images are shown on the grey level
+    `background`. Each keyframe of walk 0 is the Sample tab's image for that seed (and
+    label/style). `resize` is 'nearest', 'smooth' or a super-resolution model, applied
+    before fitting to `display_size`."""
     limits = limits or Limits.from_env()
     check_generator(model)
     if interpolation not in INTERPOLATIONS:
@@ -66,10 +72,14 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
     if not seeds:
         raise ValueError("give at least one seed")
     label_ids = [resolve_label(model, l) for l in labels] if labels else []
-    if model.task == "conditional" and not label_ids:
-        raise ValueError(f"{model.name} is class-conditional: give at least one label ({', '.join(model.labels)})")
-    k = max(len(seeds), len(label_ids))
-    for name, values in (("seeds", seeds), ("labels", label_ids)):
+    if model.task == "conditional" and not label_ids:  # a class tour
+        label_ids = list(range(len(model.labels)))
+        seeds = [seeds[i % len(seeds)] for i in range(max(len(seeds), len(label_ids)))]
+    style_ids = [resolve_style(model, s) for s in styles] if styles else []
+    if model.styles and not style_ids:
+        style_ids = [seeded_choice(seeds[0], len(model.styles), 2)]
+    k = max(len(seeds), len(label_ids), len(style_ids))
+    for name, values in (("seeds", seeds), ("labels", label_ids), ("styles", style_ids)):
         if len(values) not in (0, 1, k):
             raise ValueError(f"{name}: give one or {k} (one per keyframe), got {len(values)}")
     if not isinstance(frames_per_transition, (int, np.integer)) or frames_per_transition < 1:
@@ -89,15 +99,21 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
 
     lerp = lambda a, b, t: (1 - t) * a + t * b
     interp = slerp if interpolation == "spherical" else lerp
-    weights = None
-    if label_ids:
-        onehot = torch.nn.functional.one_hot(torch.tensor(label_ids * (k if len(label_ids) == 1 else 1)), len(model.labels)).float()
-        weights = _path(onehot, frames_per_transition, loop, lerp)  # class weights mix linearly
+    def condition_path(ids: list[int], size: int) -> torch.Tensor | None:
+        """Class or style weights per frame; they mix linearly between keyframes."""
+        if not ids:
+            return None
+        onehot = torch.nn.functional.one_hot(torch.tensor(ids * (k if len(ids) == 1 else 1)), size).float()
+        return _path(onehot, frames_per_transition, loop, lerp)
+
+    weights = condition_path(label_ids, len(model.labels or []))
+    style_weights = condition_path(style_ids, len(model.styles or []))
     cells = []
     for j in range(cols * rows):
         cell_seeds = [s + j * CELL_SEED_STRIDE for s in (seeds * k if len(seeds) == 1 else seeds)]
         z = _path(latents(cell_seeds, model.net.latent_dim, truncation) * temperature, frames_per_transition, loop, interp)
-        cells.append(render(model, z, weights))
+        cell = render(model, z, weights, style_weights)
+        cells.append(composite(cell, background) if cell.shape[-1] == 4 else cell)
         if progress:
             progress(0.5 * (j + 1) / (cols * rows), "rendering frames")
     cell_side = max(16, (display_size - 2 * (cols - 1)) // cols)  # fit the grid into display_size

@@ -26,6 +26,7 @@ class ConfigError(ValueError):
 class DataConfig:
     dataset: str | None = None  # an idx dataset name, "emoji", or a folder of images (subfolders = classes)
     split: str = "all"  # emoji: "all", "train" or "test" (by code point)
+    image_size: int = 0  # resize a labelled set to this side (0 = the model's image_size, else 28)
     train: list[str] = field(default_factory=lambda: ["train/t91", "train/bsd200"])  # photo folders under data/sr
     val: str = "val/set5"  # photo folder for validation during training
 
@@ -57,6 +58,8 @@ class TrainConfig:
     kl_warmup_steps: int = 0
     # super-resolution
     lr_patch: int = 48
+    # cascade: the runs (or shelf models) joined into one model, generator first
+    parts: list[str] = field(default_factory=list)
     # inpainting
     crop: int = 128
     coverage: list[float] = field(default_factory=lambda: [0.05, 0.40])

@@ -64,22 +64,26 @@ class _LabelledImages(Family):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        size, channels = self.model_cfg.get("image_size", 28), self.model_cfg.get("channels", 1)
+        size = self.data_cfg.image_size or self.model_cfg.get("image_size", 28)
+        channels = self.model_cfg.get("channels", 1)
         if self.data_cfg.dataset == "emoji":  # premultiplied RGBA with a category and a style each
             emoji = data.load_emoji(self.data_cfg.split, size)
             images, labels, self.label_names = (emoji["images"] * 255).round().astype(np.uint8), emoji["labels"], emoji["label_names"]
             self.styles, self.style_names = torch.from_numpy(emoji["styles"]).to(self.device), emoji["style_names"]
         else:
             images, labels, self.label_names = data.load_labelled_images(self.data_cfg.dataset, "train", size, channels)
+            self.styles, self.style_names = None, None
         arr = images[..., None] if images.ndim == 3 else images
         self.images = torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous().to(self.device)  # uint8, kept compact
         self.labels = torch.from_numpy(labels).to(self.device)
         self.image_size, self.channels = arr.shape[1], arr.shape[3]
 
-    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(self) -> Iterator[tuple[torch.Tensor, tuple[torch.Tensor, ...]]]:
+        """(images in [0, 1], (labels,) or (labels, styles))."""
         while True:
             idx = torch.randint(0, len(self.images), (self.batch_size,), generator=self.rng).to(self.device)
-            yield self.images[idx].float() / 255, self.labels[idx]
+            conds = (self.labels[idx], self.styles[idx]) if self.styles is not None else (self.labels[idx],)
+            yield self.images[idx].float() / 255, conds
 
     def base_card(self, task: str) -> dict[str, Any]:
         return {
@@ -158,12 +162,8 @@ class GANFamily(_LabelledImages):
         self.preview_z = torch.randn(100, g.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
 
     def batches(self):
-        if not self.num_styles:
-            for images, labels in super().batches():
-                yield images, ((labels,) if self.conditional else ())
-        while True:
-            idx = torch.randint(0, len(self.images), (self.batch_size,), generator=self.rng).to(self.device)
-            yield self.images[idx].float() / 255, (self.labels[idx], self.styles[idx])
+        for images, conds in super().batches():
+            yield images, (conds if self.num_styles else conds[:1]) if self.conditional else ()
 
     def _d_loss(self, real_scores, fake_scores):
         if self.loss == "hinge":
@@ -225,7 +225,7 @@ class GANFamily(_LabelledImages):
         if self.num_styles:
             cond += (torch.arange(100, device=self.device) % self.num_styles,)
         images = to_uint8(net.generate(self.preview_z, *cond))
-        return grid(images if images.shape[-1] != 4 else composite(images, 255), 10)
+        return grid(images if images.shape[-1] != 4 else composite(images, 255, premultiplied=True), 10)
 
     def card(self):
         card = self.base_card("conditional" if self.conditional else "sample")
@@ -243,6 +243,7 @@ class VAEFamily(_LabelledImages):
         self.beta = self.t.beta
         self.warmup = self.t.kl_warmup_steps  # KL annealing avoids early posterior collapse
         self.steps_done = 0  # for the KL warm-up; saved with the run
+        self.conditional = getattr(net, "num_classes", 0) > 0
 
     def state_dict(self):
         return {**super().state_dict(), "steps_done": self.steps_done}
@@ -252,9 +253,9 @@ class VAEFamily(_LabelledImages):
         self.steps_done = int(state["steps_done"])
 
     def step(self, batch):
-        x, _ = batch
+        x, conds = batch
         net = self.modules["net"]
-        logits, mu, logvar = net(x)
+        logits, mu, logvar = net(x, *conds) if self.conditional else net(x)
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum() / len(x)
         self.steps_done += 1
@@ -269,10 +270,17 @@ class VAEFamily(_LabelledImages):
     def preview(self, net):
         net.eval()
         z = torch.randn(100, net.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
-        return grid(to_uint8(net.generate(z)), 10)
+        if not self.conditional:
+            return grid(to_uint8(net.generate(z)), 10)
+        rows = torch.arange(100, device=self.device) // 10 % net.num_classes  # one row per class
+        styles = (torch.arange(100, device=self.device) % net.num_styles,) if self.styles is not None else ()
+        return grid(composite(to_uint8(net.generate(z, rows, *styles)), 255, premultiplied=True), 10)
 
     def card(self):
-        return self.base_card("sample")
+        card = self.base_card("conditional" if self.conditional else "sample")
+        if self.styles is not None:
+            card.update(styles=self.style_names, credits=data.EMOJI_CREDITS)
+        return card
 
 
 class ClassifierFamily(_LabelledImages):
@@ -282,32 +290,59 @@ class ClassifierFamily(_LabelledImages):
         self.modules = {"net": net}
         self.optimizers = {"net": torch.optim.AdamW(net.parameters(), lr=self.t.lr, weight_decay=1e-4)}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
-        test_images, test_labels, _ = data.load_labelled_images(self.data_cfg.dataset, "test")
-        self.test = (torch.from_numpy(test_images[:, None]).float().div(255), torch.from_numpy(test_labels))
+        if self.styles is not None:  # emoji: judged on the held-out code points, composited on white
+            test = data.load_emoji("test", self.image_size)
+            x = on_white(torch.from_numpy(test["images"]).permute(0, 3, 1, 2))
+            self.test = (x, torch.from_numpy(test["labels"]), torch.from_numpy(test["styles"]))
+        else:
+            test_images, test_labels, _ = data.load_labelled_images(self.data_cfg.dataset, "test")
+            self.test = (torch.from_numpy(test_images[:, None]).float().div(255), torch.from_numpy(test_labels))
 
     def step(self, batch):
-        x, y = batch
+        x, conds = batch
+        if x.shape[1] == 4:
+            x = on_white(x)
         # light augmentation: random shifts of up to 2 px
         x = torch.roll(x, shifts=(int(torch.randint(-2, 3, (1,), generator=self.rng)), int(torch.randint(-2, 3, (1,), generator=self.rng))), dims=(2, 3))
-        loss = F.cross_entropy(self.modules["net"](x), y, label_smoothing=0.05)
+        net = self.modules["net"]
+        features = net.features(x)
+        loss = F.cross_entropy(net.head(features), conds[0], label_smoothing=0.05)
+        losses = {"loss": loss.item()}
+        if len(conds) > 1:
+            style_loss = F.cross_entropy(unwrap(net).style_head(features), conds[1], label_smoothing=0.05)
+            loss = loss + style_loss
+            losses["style_loss"] = style_loss.item()
         self.optimizers["net"].zero_grad(set_to_none=True)
         loss.backward()
         self.optimizers["net"].step()
         self.schedulers["net"].step()
-        return {"loss": loss.item()}
+        return losses
 
     @torch.no_grad()
     def validate(self, net):
         net.eval()
-        x, y = self.test
-        pred = torch.cat([net(x[i : i + 1000].to(self.device)).argmax(1).cpu() for i in range(0, len(x), 1000)])
-        return {"test_accuracy": round(float((pred == y).float().mean()), 4)}
+        x, y = self.test[:2]
+        feats = torch.cat([net.features(x[i : i + 1000].to(self.device)).cpu() for i in range(0, len(x), 1000)])
+        out = {"test_accuracy": round(float((net.head(feats).argmax(1) == y).float().mean()), 4)}
+        if len(self.test) > 2:
+            out["test_style_accuracy"] = round(float((net.style_head(feats).argmax(1) == self.test[2]).float().mean()), 4)
+        return out
 
     def preview(self, net):
         return grid(to_uint8(self.test[0][:100]), 10)
 
     def card(self):
-        return self.base_card("classify")
+        card = self.base_card("classify")
+        if self.styles is not None:
+            # it sees emoji composited on white, as generated samples are judged
+            card.update(channels=3, styles=self.style_names, credits=data.EMOJI_CREDITS,
+                        split="train: 80% of code points (genstudio.data.emoji_split), all styles")
+        return card
+
+
+def on_white(rgba: torch.Tensor) -> torch.Tensor:
+    """Premultiplied RGBA (B, 4, H, W) in [0, 1] composited on white -> RGB."""
+    return rgba[:, :3] + (1 - rgba[:, 3:])
 
 
 def random_crop(photos: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
@@ -332,16 +367,28 @@ def _train_photos(data_cfg: DataConfig) -> list[np.ndarray]:
 class SRFamily(Family):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.photos = _train_photos(self.data_cfg)
         net = registry.build(self.arch, self.model_cfg).to(self.device)
+        self.emoji = self.data_cfg.dataset == "emoji"
+        if self.emoji:  # the second half of a 32 -> 64 px emoji cascade, on premultiplied RGBA
+            as_tensor = lambda split: torch.from_numpy(data.load_emoji(split, 64)["images"]).permute(0, 3, 1, 2).contiguous()
+            self.emoji_hr, self.emoji_val = as_tensor(self.data_cfg.split), as_tensor("test")[::4]
+        else:
+            self.photos = _train_photos(self.data_cfg)
         self.scale = net.scale
         self.modules = {"net": net}
         self.optimizers = {"net": self._adam(net, self.t.lr)}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
         self.patch = self.t.lr_patch
-        self.val = data.load_photos([self.data_cfg.val])
+        self.val = [] if self.emoji else data.load_photos([self.data_cfg.val])
+
+    def emoji_low_res(self, hr: torch.Tensor) -> torch.Tensor:
+        """Area downsampling: how the 32-px generator's training emoji were made."""
+        return F.interpolate(hr, scale_factor=1 / self.scale, mode="area")
 
     def batches(self):
+        while self.emoji:
+            hr = self.emoji_hr[torch.randint(0, len(self.emoji_hr), (self.batch_size,), generator=self.rng)].to(self.device)
+            yield self.emoji_low_res(hr), hr
         while True:
             hr = np.stack([random_crop(self.photos, self.patch * self.scale, self.np_rng) for _ in range(self.batch_size)])
             lr = np.stack([bicubic_downscale(h, self.scale) for h in hr])
@@ -363,6 +410,12 @@ class SRFamily(Family):
         from genstudio.tasks.upscale import upscale_array
 
         net.eval()
+        if self.emoji:
+            hr = self.emoji_val.to(self.device)
+            lr = self.emoji_low_res(hr)
+            psnr_of = lambda out: float((10 * torch.log10(1 / ((out.clamp(0, 1) - hr) ** 2).mean(dim=(1, 2, 3)))).mean())
+            bicubic = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False)
+            return {"emoji_test_psnr": round(psnr_of(net(lr)), 3), "emoji_test_psnr_bicubic": round(psnr_of(bicubic), 3)}
         loaded = registry.LoadedModel("training", net, self.card(), self.arch, self.device)
         scores = []
         for hr in self.val:
@@ -373,12 +426,21 @@ class SRFamily(Family):
     @torch.no_grad()
     def preview(self, net):
         net.eval()
+        if self.emoji:
+            hr = self.emoji_val[:8].to(self.device)
+            lr = self.emoji_low_res(hr)
+            rows = [F.interpolate(lr, scale_factor=self.scale, mode="nearest"), net(lr).clamp(0, 1), hr]
+            return composite(grid(to_uint8(torch.cat(rows)), 8, fill=0), 255, premultiplied=True)
         hr = self.val[min(2, len(self.val) - 1)][:128, :128]  # Set5 butterfly: edges show SR best
         lr = torch.from_numpy(np.array(bicubic_downscale(hr, self.scale))).permute(2, 0, 1)[None].float().div(255).to(self.device)
         up = to_uint8(net(lr))[0]
         return np.concatenate([hr, up], axis=1)
 
     def card(self):
+        if self.emoji:
+            return {"task": "upscale", "dataset": "emoji (premultiplied RGBA)", "labels": None, "image_size": 32,
+                    "channels": 4, "scale": self.scale, "metrics": {}, "description": self.cfg.description,
+                    "credits": data.EMOJI_CREDITS}
         return {"task": "upscale", "dataset": "T91 + BSD200 (291 images)", "labels": None, "image_size": None,
                 "channels": 3, "scale": self.scale, "metrics": {}, "description": self.cfg.description}
 
@@ -454,7 +516,49 @@ class InpaintFamily(Family):
                 "description": self.cfg.description}
 
 
-FAMILIES = {"gan": GANFamily, "vae": VAEFamily, "classifier": ClassifierFamily, "sr": SRFamily, "inpaint": InpaintFamily}
+class CascadeFamily(Family):
+    """Joins trained stages into one model (no optimisation: `steps = 0`): `train.parts`
+    names the runs (or shelf models) of the low-resolution generator and the upscaler."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from genstudio.train.stages import read_stage, stage_record
+
+        if len(self.t.parts) != 2:
+            raise ValueError(f"{self.cfg.source}: train.parts must name the generator and the upscaler, got {self.t.parts!r}")
+        (gen_info, gen), (up_info, up) = (read_stage(p) for p in self.t.parts)
+        if gen_info.card.get("task") not in ("sample", "conditional") or up_info.card.get("task") != "upscale":
+            raise ValueError(f"{self.cfg.source}: train.parts must be a generator, then an upscaler")
+        self.model_cfg = {"generator": {"arch": gen_info.arch, "kwargs": gen_info.kwargs},
+                          "upscaler": {"arch": up_info.arch, "kwargs": up_info.kwargs}}
+        net = registry.build(self.arch, self.model_cfg).to(self.device)
+        net.generator.load_state_dict(gen.net.state_dict())
+        net.upscaler.load_state_dict(up.net.state_dict())
+        self.modules, self.optimizers = {"net": net}, {}
+        self.gen_card, self.scale = gen_info.card, int(up_info.card["scale"])
+        self.stages = [stage_record(gen_info, self.t.parts[0]), stage_record(up_info, self.t.parts[1])]
+        self.preview_z = torch.randn(100, net.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
+
+    def batches(self):
+        raise ValueError("a cascade is assembled, not trained: set train.steps = 0")
+        yield
+
+    @torch.no_grad()
+    def preview(self, net):
+        rows = torch.arange(100, device=self.device) // 10 % max(1, net.num_classes)
+        cond = (rows,) + ((torch.arange(100, device=self.device) % net.num_styles,) if net.num_styles else ())
+        images = to_uint8(net.generate(self.preview_z, *cond))
+        return grid(images if images.shape[-1] != 4 else composite(images, 255, premultiplied=True), 10)
+
+    def card(self):
+        card = {**self.gen_card, "image_size": self.gen_card["image_size"] * self.scale, "metrics": {},
+                "description": self.cfg.description, "stages": self.stages}
+        card.pop("provenance", None)
+        return card
+
+
+FAMILIES = {"gan": GANFamily, "vae": VAEFamily, "classifier": ClassifierFamily, "sr": SRFamily, "inpaint": InpaintFamily,
+            "cascade": CascadeFamily}
 
 
 def make_family(cfg: RunConfig, device: torch.device, rank: int = 0, world: int = 1) -> Family:

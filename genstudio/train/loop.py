@@ -29,6 +29,7 @@ from genstudio import registry
 from genstudio.devices import default_device
 from genstudio.train.config import RunConfig, load_config
 from genstudio.train.ddp import unwrap
+from genstudio.train.stages import resolve_init_from, stage_record
 from genstudio.tasks.io import to_pil
 
 
@@ -81,36 +82,6 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def resolve_init_from(reference: str) -> Path | str:
-    """init_from names a shelf model, a run directory or a .safetensors file."""
-    path = Path(reference)
-    if path.suffix == registry.SUFFIX and path.is_file():
-        return path
-    if path.is_dir():
-        files = sorted(path.glob(f"*{registry.SUFFIX}"))
-        if len(files) != 1:
-            raise ValueError(f"init_from {reference!r}: expected one {registry.SUFFIX} file in the run directory, found {len(files)}")
-        return files[0]
-    if "/" in reference or reference.endswith(registry.SUFFIX):
-        raise ValueError(f"init_from {reference!r}: no such run directory or checkpoint file")
-    return reference
-
-
-def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
-    """What a later stage records of the stage it started from: its cost, its config, its
-    last validation figure and, recursively, its own earlier stages."""
-    before = info.card.get("provenance", {})
-    record = {"model": info.name, "from": reference,
-              **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit", "config")}}
-    if before.get("curve"):
-        record["last_log"] = before["curve"][-1]  # its losses and, at its last step, its validation figure
-    if info.card.get("metrics"):
-        record["metrics"] = info.card["metrics"]
-    if before.get("init_from"):
-        record["init_from"] = before["init_from"]
-    return record
 
 
 def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | Path | None = None,
@@ -233,7 +204,7 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
 
     from tqdm import tqdm
 
-    batches = family.batches()
+    batches = family.batches() if last_step > start_step else iter(())
     bar = tqdm(total=last_step, initial=start_step, disable=rank != 0, desc=cfg.name, dynamic_ncols=True)
     began = time.time() - elapsed
     step = start_step

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from genstudio import registry
+from genstudio.kinds import kind_of
 from genstudio.tasks import generate, images, inpaint, io, upscale, walk
 
 MAX_SEED = generate.MAX_SEED
@@ -105,14 +106,11 @@ def sample(model_name, seed, count, label, truncation, temperature, display_scal
     model = _model(model_name, "sample", "conditional")
     count = _int(count, "number of images", 1, 256)
     seed = generate.check_seed(seed)
-    truncation = _optional_float(truncation)
-    is_vae = model.arch == "conv_vae"
-    out = generate.sample(model, count, seed, label=label if model.task == "conditional" else None,
-                          truncation=None if is_vae else truncation, temperature=float(temperature) if is_vae else 1.0)
+    latent = kind_of(model).latent_settings(_optional_float(truncation), temperature)
+    out = generate.sample(model, count, seed, label=label if model.task == "conditional" else None, **latent)
     raw = images.grid(out)
     recipe = io.make_recipe("sample", model=model_name, seed=seed, n=count, label=label if model.task == "conditional" else None,
-                     truncation=None if is_vae else truncation, temperature=float(temperature) if is_vae else None,
-                     display_scale=display_scale, smooth=bool(smooth))
+                            **latent, display_scale=display_scale, smooth=bool(smooth))
     shown = images.resize(raw, float(display_scale), smooth=bool(smooth))
     return _png(shown, recipe), raw, f"{seed}-{seed + count - 1}" if count > 1 else str(seed)
 

@@ -1,0 +1,48 @@
+"""Earlier stages of a model: where a run starts from, and what it records of them."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from genstudio import registry
+
+
+def resolve_init_from(reference: str) -> Path | str:
+    """init_from names a shelf model, a run directory or a .safetensors file."""
+    path = Path(reference)
+    if path.suffix == registry.SUFFIX and path.is_file():
+        return path
+    if path.is_dir():
+        files = sorted(path.glob(f"*{registry.SUFFIX}"))
+        if len(files) != 1:
+            raise ValueError(f"init_from {reference!r}: expected one {registry.SUFFIX} file in the run directory, found {len(files)}")
+        return files[0]
+    if "/" in reference or reference.endswith(registry.SUFFIX):
+        raise ValueError(f"init_from {reference!r}: no such run directory or checkpoint file")
+    return reference
+
+
+def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
+    """What a later stage records of the stage it started from: its cost, its config, its
+    last validation figure and, recursively, its own earlier stages."""
+    before = info.card.get("provenance", {})
+    record = {"model": info.name, "from": reference,
+              **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit", "config")}}
+    if before.get("curve"):
+        record["last_log"] = before["curve"][-1]  # its losses and, at its last step, its validation figure
+    if info.card.get("metrics"):
+        record["metrics"] = info.card["metrics"]
+    if before.get("init_from"):
+        record["init_from"] = before["init_from"]
+    return record
+
+
+def read_stage(reference: str) -> tuple[registry.ModelInfo, registry.LoadedModel]:
+    """(description, CPU-loaded model) of a shelf name, run directory or checkpoint file."""
+    source = resolve_init_from(reference)
+    if isinstance(source, Path):
+        return registry.inspect_file(source), registry.load_file(source)
+    info = registry.inspect(source)
+    if info.error:
+        raise ValueError(f"{reference!r}: {info.error}")
+    return info, registry.load(source, device="cpu")
