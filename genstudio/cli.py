@@ -22,6 +22,8 @@ from pathlib import Path
 
 from genstudio.data import IMAGE_SUFFIXES
 
+BACKGROUNDS = {"white": 255, "black": 0}  # videos have no alpha: transparent images go on a solid colour
+
 
 def cmd_models(args) -> int:
     from genstudio import registry
@@ -119,7 +121,11 @@ def cmd_inpaint(args) -> int:
     method = args.model if args.model in BASELINES else registry.load(args.model)
     pairs = _pairs(args.input, args.output, args.mask)
     for src, dst, mask in tqdm(pairs, disable=len(pairs) == 1, desc="inpaint"):
-        result = inpaint(read_image(src), read_image(mask), method, strategy=args.strategy, dilate=args.dilate, feather=args.feather)
+        image, mask_image = read_image(src), read_image(mask)
+        if mask_image.shape[:2] != image.shape[:2] and not args.resize_mask:
+            raise ValueError(f"mask {mask.name} is {mask_image.shape[1]}x{mask_image.shape[0]} but {src.name} is "
+                             f"{image.shape[1]}x{image.shape[0]}: give a mask of the same size, or --resize-mask to stretch it")
+        result = inpaint(image, mask_image, method, strategy=args.strategy, dilate=args.dilate, feather=args.feather)
         if result.notice:
             print(f"{src.name}: {result.notice}", file=sys.stderr)
         save_png(result.image, dst, make_recipe("inpaint", model=args.model, input=src.name, strategy=args.strategy,
@@ -136,14 +142,16 @@ def cmd_walk(args) -> int:
 
     model = registry.load(args.model)
     seeds = parse_seeds(args.seeds)
-    labels = [l for part in (args.labels or []) for l in part.split(",") if l.strip()] or None
+    split = lambda parts: [x.strip() for part in (parts or []) for x in part.split(",") if x.strip()] or None
+    labels, styles = split(args.labels), split(args.styles)
     resize = args.resize if args.resize in ("nearest", "smooth") else registry.load(args.resize)
-    frames = walk_frames(model, seeds, args.frames_per_transition, labels=labels, interpolation=args.interpolation,
+    frames = walk_frames(model, seeds, args.frames_per_transition, labels=labels, styles=styles, interpolation=args.interpolation,
                          loop=args.loop, truncation=args.truncation, grid_size=tuple(args.grid), display_size=args.size,
-                         resize=resize)
-    recipe = make_recipe("walk", model=args.model, seeds=args.seeds, labels=labels, frames_per_transition=args.frames_per_transition,
-                     fps=args.fps, loop=args.loop, interpolation=args.interpolation, truncation=args.truncation,
-                     grid=args.grid, size=args.size, resize=args.resize)
+                         resize=resize, background=BACKGROUNDS[args.background])
+    recipe = make_recipe("walk", model=args.model, seeds=args.seeds, labels=labels, styles=styles,
+                         frames_per_transition=args.frames_per_transition, fps=args.fps, loop=args.loop,
+                         interpolation=args.interpolation, truncation=args.truncation, grid=args.grid, size=args.size,
+                         resize=args.resize, background=args.background)
     written = encode_video(frames, args.output, args.fps, recipe, gif=args.gif)
     print("wrote " + ", ".join(map(str, written)))
     return 0
@@ -213,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True)
     p.add_argument("--mask", required=True, help="white = fill; a folder is matched by file name")
     p.add_argument("--output", required=True)
+    p.add_argument("--resize-mask", action="store_true", help="stretch a mask of another size to the image (nearest)")
     p.add_argument("--strategy", choices=["crop", "whole"], default="crop")
     p.add_argument("--dilate", type=int, default=0)
     p.add_argument("--feather", type=int, default=0)
@@ -221,7 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("walk", help="render a latent-walk video")
     p.add_argument("--model", required=True)
     p.add_argument("--seeds", required=True, help="e.g. 1,5,9-12")
-    p.add_argument("--labels", nargs="*", help="class names/indices per keyframe (conditional models)")
+    p.add_argument("--labels", nargs="*", help="class names/indices per keyframe (conditional models; none: a tour of every class)")
+    p.add_argument("--styles", nargs="*", help="styles per keyframe, e.g. noto,twemoji,fluent (style models; one holds it)")
+    p.add_argument("--background", choices=["white", "black"], default="white", help="behind transparent images")
     p.add_argument("--frames-per-transition", type=int, default=30)
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--loop", action="store_true")

@@ -62,14 +62,17 @@ def test_inpaint_file_and_folder(run, tmp_path, photo):
     Image.fromarray(photo).save(tmp_path / "p.png")
     mask = np.zeros((32, 32), np.uint8)
     mask[10:20, 10:20] = 255
-    Image.fromarray(mask).save(tmp_path / "m.png")  # another size: resized with nearest
-    run("inpaint", "--model", "tiny-inpaint", "--input", "p.png", "--mask", "m.png", "--output", "o.png")
+    Image.fromarray(mask).save(tmp_path / "m.png")  # another size: refused unless asked to resize
+    bad = run("inpaint", "--model", "tiny-inpaint", "--input", "p.png", "--mask", "m.png", "--output", "o.png", ok=False)
+    assert "mask m.png is 32x32 but p.png is 128x128" in bad.stderr and "--resize-mask" in bad.stderr
+    assert not (tmp_path / "o.png").exists()
+    run("inpaint", "--model", "tiny-inpaint", "--input", "p.png", "--mask", "m.png", "--resize-mask", "--output", "o.png")
     out = np.asarray(Image.open(tmp_path / "o.png"))
     assert out.shape == photo.shape and np.array_equal(out[:30], photo[:30])
     for d in ("imgs", "masks"):
         (tmp_path / d).mkdir()
     Image.fromarray(photo).save(tmp_path / "imgs" / "x.png")
-    Image.fromarray(mask).save(tmp_path / "masks" / "x.png")
+    Image.fromarray(np.kron(mask, np.ones((4, 4), np.uint8))).save(tmp_path / "masks" / "x.png")  # 128 x 128
     run("inpaint", "--model", "telea", "--input", "imgs", "--mask", "masks", "--output", "filled")
     assert (tmp_path / "filled" / "x.png").exists()
 
@@ -83,6 +86,29 @@ def test_walk(run, tmp_path):
         "--loop", "--size", 64, "--output", "c.mp4")
     bad = run("walk", "--model", "tiny-gan", "--seeds", "1,2", "--frames-per-transition", 5000, "--fps", 8, "--output", "x.mp4", ok=False)
     assert "limit" in bad.stderr
+
+
+def test_emoji_sample_with_style_keeps_alpha(run, tmp_path):
+    run("sample", "--model", "tiny-emoji", "--label", "Food & Drink", "--style", "twemoji", "--n", 4, "--seed", 0, "--output", "e.png")
+    png = Image.open(tmp_path / "e.png")
+    assert png.mode == "RGBA" and read_recipe(tmp_path / "e.png")["style"] == "twemoji"
+    run("sample", "--model", "tiny-emoji", "--label", 3, "--style", 1, "--n", 4, "--seed", 0, "--output", "e.npz")
+    data = np.load(tmp_path / "e.npz")
+    assert data["images"].shape == (4, 8, 8, 4) and data["labels"].tolist() == [3] * 4 and data["styles"].tolist() == [1] * 4
+    bad = run("sample", "--model", "tiny-cgan", "--label", 1, "--style", "noto", "--output", "x.png", ok=False)
+    assert "has no styles" in bad.stderr and "Traceback" not in bad.stderr
+    entry = {e["name"]: e for e in json.loads(run("models", "--json").stdout)}["tiny-emoji"]
+    assert entry["styles"] == ["noto", "twemoji", "fluent"] and "emoji" in entry["dataset"] and len(entry["labels"]) == 9
+
+
+def test_walks_of_conditional_models_need_no_labels(run, tmp_path):
+    run("walk", "--model", "tiny-cgan", "--seeds", "1,2", "--frames-per-transition", 2, "--fps", 8, "--loop", "--size", 32,
+        "--output", "tour.mp4")
+    assert (tmp_path / "tour.mp4").stat().st_size > 0
+    run("walk", "--model", "tiny-emoji", "--seeds", "3", "--labels", "Flags", "--styles", "noto,twemoji,fluent",
+        "--frames-per-transition", 2, "--fps", 8, "--loop", "--size", 32, "--background", "black", "--output", "morph.mp4")
+    recipe = json.loads((tmp_path / "morph.json").read_text())
+    assert recipe["styles"] == ["noto", "twemoji", "fluent"] and recipe["background"] == "black"
 
 
 def test_errors_are_one_line(run):
