@@ -39,11 +39,11 @@ def actions(files: dict[str, str], models: dict[str, str]):
     from gradio_client import handle_file
 
     def sample(c):
-        img, seeds = c.predict(models["sample"], 7, 16, None, 0, 1, 2, False, api_name="/sample")
+        img, seeds = c.predict(models["sample"], 7, 16, None, None, 0, 1, "white", 2, False, api_name="/sample")
         assert Image.open(img).size == (2 * 122, 2 * 122) and seeds == "7-22", (img, seeds)
 
     def conditional(c):
-        img = c.predict(models["conditional"], models["label"], 3, 4, "one class", None, 0.5, 0, 2, False, api_name="/conditional")
+        img = c.predict(models["conditional"], models["label"], None, "one class", None, None, 0.5, 3, 4, 0, "white", 2, False, api_name="/conditional")
         assert Image.open(img).size == (2 * 62, 2 * 62)
 
     def upscale(c):
@@ -58,7 +58,7 @@ def actions(files: dict[str, str], models: dict[str, str]):
         assert np.array_equal(got[~m], src[~m]) and "changed" in note
 
     def walk(c):
-        video, recipe = c.predict(models["sample"], "1,2", "", 4, 10, "spherical", True, 1, 1, 64, "nearest", 0, api_name="/walk")
+        video, recipe = c.predict(models["sample"], "1,2", "", "", 4, 10, "spherical", True, 1, 1, 64, "nearest", 0, "white", api_name="/walk")
         assert Path(video).stat().st_size > 0 and json.loads(Path(recipe).read_text())["seeds"] == "1,2"
 
     def card(c):

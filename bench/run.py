@@ -48,7 +48,7 @@ def main() -> None:
     from genstudio import registry
     from genstudio.masks import random_mask
     from genstudio.tasks import generate, inpaint, upscale, walk
-    from genstudio.ui import callbacks
+    from genstudio.ui.tabs import sample as sample_tab
 
     rows: list[tuple[str, str, str, str]] = []  # model, measure, value, goal
     sys.path.insert(0, str(REPO / "tests"))
@@ -65,7 +65,7 @@ def main() -> None:
             z = generate.latents(list(range(64)), model.net.latent_dim)
             weights = generate.label_weights(model, [0] * 64) if label is not None else None
             rows.append((info.name, "64-image grid, model time", f"{timed(lambda: generate.render(model, z, weights)) * 1000:.1f} ms", "<= 100 ms"))
-            e2e = timed(lambda: callbacks.sample(info.name, 0, 64, label, 0, 1, 6, False))
+            e2e = timed(lambda: sample_tab.sample(info.name, 0, 64, label, None, 0, 1, "white", 6, False))
             rows.append((info.name, "64-image grid, Sample tab function end to end (x6 display)", f"{e2e * 1000:.1f} ms", ""))
             for key in ("class_accuracy", "real_test_accuracy", "fd_classifier_features", "real_fd_train_vs_test",
                         "class_coverage_entropy", "test_recon_bce_per_image"):

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from genstudio.data import IMAGE_SUFFIXES
+from genstudio.errors import UserError
 
 BACKGROUNDS = {"white": 255, "black": 0}  # videos have no alpha: transparent images go on a solid colour
 
@@ -66,7 +67,7 @@ def cmd_sample(args) -> int:
     elif out.suffix.lower() == ".png":
         save_png(grid(images, fill=0 if images.shape[-1] == 4 else 255), out, recipe)  # transparent gaps for RGBA
     else:
-        raise ValueError("--output must end in .png (a grid) or .npz (the images)")
+        raise UserError("--output must end in .png (a grid) or .npz (the images)")
     print(f"wrote {out}")
     return 0
 
@@ -75,11 +76,11 @@ def _pairs(input_path: str, output_path: str, mask_path: str | None = None):
     """(input, output, mask) file triples: one file, or every image of a folder."""
     src, dst = Path(input_path), Path(output_path)
     if not src.exists():
-        raise ValueError(f"{src} does not exist")
+        raise UserError(f"{src} does not exist")
     if src.is_dir():
         files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise ValueError(f"no images in {src}")
+            raise UserError(f"no images in {src}")
         dst.mkdir(parents=True, exist_ok=True)
         masks = Path(mask_path) if mask_path else None
         out = []
@@ -89,7 +90,7 @@ def _pairs(input_path: str, output_path: str, mask_path: str | None = None):
                 candidates = [masks / f.name] + [masks / (f.stem + s) for s in IMAGE_SUFFIXES] if masks.is_dir() else [masks]
                 m = next((c for c in candidates if c.exists()), None)
                 if m is None:
-                    raise ValueError(f"no mask for {f.name} in {masks}")
+                    raise UserError(f"no mask for {f.name} in {masks}")
             out.append((f, dst / (f.stem + ".png"), m))
         return out
     return [(src, dst, Path(mask_path) if mask_path else None)]
@@ -123,7 +124,7 @@ def cmd_inpaint(args) -> int:
     for src, dst, mask in tqdm(pairs, disable=len(pairs) == 1, desc="inpaint"):
         image, mask_image = read_image(src), read_image(mask)
         if mask_image.shape[:2] != image.shape[:2] and not args.resize_mask:
-            raise ValueError(f"mask {mask.name} is {mask_image.shape[1]}x{mask_image.shape[0]} but {src.name} is "
+            raise UserError(f"mask {mask.name} is {mask_image.shape[1]}x{mask_image.shape[0]} but {src.name} is "
                              f"{image.shape[1]}x{image.shape[0]}: give a mask of the same size, or --resize-mask to stretch it")
         result = inpaint(image, mask_image, method, strategy=args.strategy, dilate=args.dilate, feather=args.feather)
         if result.notice:

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from genstudio.errors import UserError
+
 # Dataset name -> (folder under the data root, torchvision class name, label names)
 IDX_DATASETS = {
     "fashion-mnist": (
@@ -43,7 +45,7 @@ def _read_idx(path: Path, header: int) -> np.ndarray:
 def load_idx_dataset(name: str, split: str = "train") -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Returns (images uint8 N x H x W, labels int64 N, label names)."""
     if name not in IDX_DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(IDX_DATASETS)}")
+        raise UserError(f"unknown dataset {name!r}; known: {', '.join(IDX_DATASETS)}")
     folder, tv_name, labels = IDX_DATASETS[name]
     prefix = "train" if split == "train" else "t10k"
     raw = data_root() / folder / "raw"
@@ -53,7 +55,7 @@ def load_idx_dataset(name: str, split: str = "train") -> tuple[np.ndarray, np.nd
         for candidate in (raw / f"{stem}.gz", raw / stem):
             if candidate.exists():
                 return candidate
-        raise FileNotFoundError(f"{stem} not found in {raw}")
+        raise UserError(f"{stem} not found in {raw}")
     images = _read_idx(find(f"{prefix}-images-idx3-ubyte"), 16).reshape(-1, 28, 28)
     targets = _read_idx(find(f"{prefix}-labels-idx1-ubyte"), 8).astype(np.int64)
     return images, targets, labels
@@ -73,7 +75,7 @@ def load_image_folder(path: str | Path, image_size: int, channels: int) -> tuple
     root = Path(path)
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise FileNotFoundError(f"no images in {root}")
+        raise UserError(f"no images in {root}")
     classes = sorted({p.parent.relative_to(root).as_posix() for p in files})
     mode = "L" if channels == 1 else "RGB"
     images = np.stack([np.asarray(Image.open(p).convert(mode).resize((image_size, image_size), Image.BICUBIC)) for p in files])
@@ -95,7 +97,7 @@ def load_photos(subsets: list[str]) -> list[np.ndarray]:
         folder = Path(subset) if os.path.isabs(subset) else data_root() / "sr" / subset
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            raise FileNotFoundError(f"no images in {folder}")
+            raise UserError(f"no images in {folder}")
         photos += [np.asarray(Image.open(p).convert("RGB")) for p in files]
     return photos
 
@@ -133,13 +135,13 @@ def load_emoji(split: str = "all", image_size: int = 64) -> dict[str, np.ndarray
     split: 'all', 'train' or 'test' (by code point, see emoji_split)."""
     path = data_root() / "emoji" / "emoji64.npz"
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found (set GENSTUDIO_DATA to the folder holding emoji/emoji64.npz)")
+        raise UserError(f"{path} not found (set GENSTUDIO_DATA to the folder holding emoji/emoji64.npz)")
     with np.load(path, allow_pickle=False) as f:
         raw = {k: f[k] for k in ("images", "labels", "vendor", "unified", "name", "classes")}
     keep = np.ones(len(raw["labels"]), bool)
     if split != "all":
         if split not in ("train", "test"):
-            raise ValueError(f"split must be 'all', 'train' or 'test', got {split!r}")
+            raise UserError(f"split must be 'all', 'train' or 'test', got {split!r}")
         keep = emoji_split(raw["unified"]) == (split == "test")
     images = premultiply(raw["images"][keep])
     if image_size != images.shape[1]:

@@ -23,6 +23,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from genstudio.errors import ModelUnavailableError, UnknownModelError, UserError
+
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {}
 TASKS = ("sample", "conditional", "inpaint", "upscale", "classify")
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -35,7 +37,7 @@ def register(name: str):
 
     def wrap(cls):
         if name in ARCHITECTURES:
-            raise ValueError(f"architecture {name!r} registered twice")
+            raise UserError(f"architecture {name!r} registered twice")
         ARCHITECTURES[name] = cls
         return cls
 
@@ -45,7 +47,7 @@ def register(name: str):
 def build(arch: str, kwargs: dict[str, Any]) -> nn.Module:
     _import_architectures()
     if arch not in ARCHITECTURES:
-        raise KeyError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHITECTURES))}")
+        raise UserError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHITECTURES))}")
     net = ARCHITECTURES[arch](**kwargs)
     # the weight layout the architecture runs fastest in (a class attribute); .to(device) keeps it
     return net.to(memory_format=getattr(net, "memory_format", torch.contiguous_format))
@@ -64,13 +66,13 @@ def checkpoint_dir() -> Path:
 def checkpoint_path(name: str, directory: Path | None = None) -> Path:
     """The file for `name`, refusing any name that could address a file elsewhere."""
     if not isinstance(name, str) or not _NAME_PATTERN.match(name):
-        raise ValueError(
+        raise UserError(
             f"invalid model name {name!r}: use letters, digits, '-' and '_' (at most 64)"
         )
     directory = (directory or checkpoint_dir()).resolve()
     path = (directory / f"{name}{SUFFIX}").resolve()
     if path.parent != directory:  # belt and braces: the pattern already forbids separators
-        raise ValueError(f"model name {name!r} escapes {directory}")
+        raise UserError(f"model name {name!r} escapes {directory}")
     return path
 
 
@@ -91,6 +93,10 @@ class ModelInfo:
     @property
     def labels(self) -> list[str] | None:
         return self.card.get("labels")
+
+    @property
+    def styles(self) -> list[str] | None:
+        return self.card.get("styles")
 
     def summary(self) -> dict[str, Any]:
         """The `genstudio models --json` entry."""
@@ -195,7 +201,7 @@ def write_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: 
     from safetensors.torch import save
 
     if card.get("task") not in TASKS:
-        raise ValueError(f"card task must be one of {TASKS}, got {card.get('task')!r}")
+        raise UserError(f"card task must be one of {TASKS}, got {card.get('task')!r}")
     state = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     meta = {"genstudio": json.dumps({"arch": arch, "kwargs": kwargs, "card": card})}
     _atomic_write_bytes(Path(path), save(state, metadata=meta))
@@ -233,7 +239,7 @@ def _read_header(path: Path) -> dict[str, Any]:
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
     if "genstudio" not in meta:
-        raise ValueError("file has no genstudio metadata")
+        raise UserError("file has no genstudio metadata")
     return json.loads(meta["genstudio"])
 
 
@@ -300,8 +306,8 @@ def load(name: str, device: torch.device | str | None = None) -> LoadedModel:
         if info.error:
             known = ", ".join(m.name for m in list_models()) or "none"
             if info.error == "checkpoint file is missing":
-                raise KeyError(f"unknown model {name!r}; known models: {known}")
-            raise RuntimeError(f"model {name!r} is unavailable: {info.error}")
+                raise UnknownModelError(f"unknown model {name!r}; known models: {known}")
+            raise ModelUnavailableError(f"model {name!r} is unavailable: {info.error}")
         model = load_file(checkpoint_path(name), device)
         _cache[key] = model
         return model
@@ -324,7 +330,8 @@ def _merged(card: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 def _rewrite(source: Path, target: Path, changes: dict[str, Any]) -> None:
     """Copy a checkpoint to `target` (the shelf) with `changes` merged into its card."""
-    from safetensors.torch import load_file as read_tensors, save
+    from safetensors.torch import load_file as read_tensors
+    from safetensors.torch import save
 
     header = _read_header(source)
     state = read_tensors(str(source))
@@ -338,7 +345,7 @@ def update_card(name: str, **changes: Any) -> ModelInfo:
     """Merge `changes` into a shelf checkpoint's card (e.g. metrics from eval), atomically."""
     info = inspect(name)
     if info.error:
-        raise RuntimeError(f"model {name!r} is unavailable: {info.error}")
+        raise ModelUnavailableError(f"model {name!r} is unavailable: {info.error}")
     _rewrite(checkpoint_path(name), checkpoint_path(name), changes)
     return inspect(name)
 

@@ -42,9 +42,9 @@ def test_readme_api_calls(client, tmp_path):
 
     from genstudio.tasks.io import read_recipe
 
-    grid, seeds = client.predict("gan-fmnist", 42, 16, None, 0.8, 1.0, 4, False, api_name="/sample")
+    grid, seeds = client.predict("gan-fmnist", 42, 16, None, None, 0.8, 1.0, "white", 4, False, api_name="/sample")
     assert read_recipe(grid)["seed"] == 42 and seeds == "42-57"
-    grid = client.predict("cgan-fmnist", "Sneaker", 7, 8, "one class", None, 0.5, 0, 4, False, api_name="/conditional")
+    grid = client.predict("cgan-fmnist", "Sneaker", None, "one class", None, None, 0.5, 7, 8, 0, "white", 4, False, api_name="/conditional")
     assert read_recipe(grid)["label"] == "Sneaker"
     photo = str(REPO / "assets" / "photos" / "coffee.png")
     (before, after), upscaled, report = client.predict(handle_file(photo), "sr-x2", False, 256, api_name="/upscale")
@@ -56,20 +56,33 @@ def test_readme_api_calls(client, tmp_path):
                                              "crop", 0, 0, api_name="/inpaint")
     src, out = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(filled).convert("RGB"))
     assert np.array_equal(out[mask == 0], src[mask == 0])
-    video, recipe = client.predict("gan-fmnist", "1,5,9-12", "", 6, 12, "spherical", True, 1, 1, 128, "nearest", 0, api_name="/walk")
+    video, recipe = client.predict("gan-fmnist", "1,5,9-12", "", "", 6, 12, "spherical", True, 1, 1, 128, "nearest", 0, "white", api_name="/walk")
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text())["frames_per_transition"] == 6
     assert client.predict("sr-x2", api_name="/model_card").startswith("### sr-x2")
     restored = client.predict(handle_file(grid), api_name="/recipe")
     assert restored["model"] == "cgan-fmnist" and restored["task"] == "conditional"
 
 
+def test_conditional_models_need_no_labels(client):
+    """No class: the conditional grid shows one row per class, and a walk tours every class."""
+    from genstudio.tasks.io import read_recipe
+
+    grid = client.predict("cgan-fmnist", None, None, "one class", None, None, 0.5, 3, 4, 0, "white", 1, False,
+                          api_name="/conditional")
+    assert read_recipe(grid)["mode"] == "all classes"
+    assert Image.open(grid).height == 10 * (28 + 2) + 2  # ten rows of 28-px images
+    video, recipe = client.predict("cgan-fmnist", "1,2", "", "", 2, 8, "spherical", True, 1, 1, 64, "nearest", 0, "white",
+                                   api_name="/walk")
+    assert video.endswith(".mp4") and json.loads(Path(recipe).read_text()).get("labels") is None
+
+
 def test_errors_reach_the_client_as_messages(client):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match="out of range|unknown label"):
-        client.predict("cgan-fmnist", "Robot", 7, 8, "one class", None, 0.5, 0, 4, False, api_name="/conditional")
+        client.predict("cgan-fmnist", "Robot", None, "one class", None, None, 0.5, 7, 8, 0, "white", 4, False, api_name="/conditional")
     with pytest.raises(AppError, match="limit"):
-        client.predict("gan-fmnist", "1-60", "", 120, 12, "spherical", True, 1, 1, 128, "nearest", 0, api_name="/walk")
+        client.predict("gan-fmnist", "1-60", "", "", 120, 12, "spherical", True, 1, 1, 128, "nearest", 0, "white", api_name="/walk")
 
 
 def test_cancelled_and_abandoned_requests_leave_the_server_healthy(server):
@@ -77,12 +90,12 @@ def test_cancelled_and_abandoned_requests_leave_the_server_healthy(server):
 
     for _ in range(2):
         client = Client(server.url, verbose=False)
-        job = client.submit("gan-fmnist", "0-20", "", 30, 30, "spherical", True, 2, 2, 512, "smooth", 0, api_name="/walk")
+        job = client.submit("gan-fmnist", "0-20", "", "", 30, 30, "spherical", True, 2, 2, 512, "smooth", 0, "white", api_name="/walk")
         time.sleep(1.0)
         job.cancel()
         client.close()  # a client that walks away mid-video
     fresh = Client(server.url, verbose=False)
-    grid, seeds = fresh.predict("gan-fmnist", 1, 4, None, 0, 1, 2, False, api_name="/sample")
+    grid, seeds = fresh.predict("gan-fmnist", 1, 4, None, None, 0, 1, "white", 2, False, api_name="/sample")
     assert Path(grid).exists() and seeds == "1-4" and server.alive()
 
 

@@ -14,7 +14,12 @@ from PIL import Image
 
 from genstudio.tasks import generate, inpaint, upscale
 from genstudio.tasks.io import read_image
-from genstudio.ui import callbacks as cb
+from genstudio.ui.tabs import conditional as conditional_tab
+from genstudio.ui.tabs import inpaint as inpaint_tab
+from genstudio.ui.tabs import recipe as recipe_tab
+from genstudio.ui.tabs import sample as sample_tab
+from genstudio.ui.tabs import upscale as upscale_tab
+from genstudio.ui.tabs import walk as walk_tab
 
 NOOP = lambda *a, **k: None  # stands in for gr.Progress outside a request
 
@@ -63,21 +68,21 @@ def _error(fn, *args, match: str, **kwargs):
 
 @pytest.mark.parametrize("kind", ["truncated", "not_image", "corrupt"])
 def test_unreadable_files(tiny, files, kind):
-    _error(cb.upscale_image, str(files[kind]), "tiny-sr2", False, 256, match="not a readable image")
-    _error(cb.inpaint_files, str(files[kind]), str(files["good"]), "telea", match="not a readable image")
+    _error(upscale_tab.upscale_image, str(files[kind]), "tiny-sr2", False, 256, match="not a readable image")
+    _error(inpaint_tab.inpaint_files, str(files[kind]), str(files["good"]), "telea", match="not a readable image")
 
 
 def test_no_image(tiny):
-    _error(cb.upscale_image, None, "tiny-sr2", False, 256, match="upload an image")
-    _error(cb.inpaint_files, None, None, "telea", match="give both an image and a mask")
-    _error(cb.inpaint_editor, None, "telea", "crop", 0, 0, match="upload an image")
-    _error(cb.inpaint_editor, {"background": None, "layers": [], "composite": None}, "telea", "crop", 0, 0, match="upload an image")
+    _error(upscale_tab.upscale_image, None, "tiny-sr2", False, 256, match="upload an image")
+    _error(inpaint_tab.inpaint_files, None, None, "telea", match="give both an image and a mask")
+    _error(inpaint_tab.inpaint_editor, None, "telea", "crop", 0, 0, match="upload an image")
+    _error(inpaint_tab.inpaint_editor, {"background": None, "layers": [], "composite": None}, "telea", "crop", 0, 0, match="upload an image")
 
 
 @pytest.mark.parametrize("kind,shape", [("1x1", (2, 2, 3)), ("16bit", (96, 128)), ("cmyk", (256, 256, 3)), ("palette", (256, 256, 3)),
                                         ("la", (256, 256, 2)), ("rgba", (256, 256, 4)), ("exif", (200, 256, 3))])
 def test_odd_modes_work(tiny, files, kind, shape):
-    (slider, out, report) = cb.upscale_image(str(files[kind]), "tiny-sr2", False, 256)
+    (slider, out, report) = upscale_tab.upscale_image(str(files[kind]), "tiny-sr2", False, 256)
     assert np.asarray(out).shape == shape  # gray stays gray, alpha kept, EXIF rotation applied (128x200 -> 200x128, x2)
 
 
@@ -88,7 +93,7 @@ def test_exif_rotation_applied(files):
 def test_huge_image_rejected_without_decoding(tiny, tmp_path, monkeypatch):
     big = tmp_path / "big.png"
     Image.new("L", (10_000, 10_000)).save(big, optimize=False)
-    _error(cb.upscale_image, str(big), "tiny-sr2", False, 256, match="the limit is")
+    _error(upscale_tab.upscale_image, str(big), "tiny-sr2", False, 256, match="the limit is")
     with pytest.raises(ValueError, match="10000x10000; the limit is"):
         read_image(big)
     monkeypatch.setenv("GENSTUDIO_MAX_PIXELS", "100")
@@ -103,13 +108,13 @@ def test_masks(tiny, files, tmp_path, photo):
     other = np.zeros((10, 17), np.uint8)
     other[3:6, 4:9] = 255
     Image.fromarray(other).save(tmp_path / "m.png")
-    img, mask, note = cb.inpaint_files(str(files["good"]), str(tmp_path / "m.png"), "telea")
+    img, mask, note = inpaint_tab.inpaint_files(str(files["good"]), str(tmp_path / "m.png"), "telea")
     assert np.asarray(mask).shape == photo.shape[:2] and "changed" in note  # resized to the image
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "empty.png")
-    img, mask, note = cb.inpaint_files(str(files["good"]), str(tmp_path / "empty.png"), "telea")
+    img, mask, note = inpaint_tab.inpaint_files(str(files["good"]), str(tmp_path / "empty.png"), "telea")
     assert "empty" in note and np.array_equal(np.asarray(img), photo)
     Image.fromarray(np.full((8, 8), 255, np.uint8)).save(tmp_path / "full.png")
-    _error(cb.inpaint_files, str(files["good"]), str(tmp_path / "full.png"), "telea", match="whole image")
+    _error(inpaint_tab.inpaint_files, str(files["good"]), str(tmp_path / "full.png"), "telea", match="whole image")
 
 
 # ------------------------------------------------------------------ numbers, names, labels
@@ -117,31 +122,31 @@ def test_masks(tiny, files, tmp_path, photo):
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 2**40, 1.5, None])
 def test_bad_seeds(tiny, seed):
-    _error(cb.sample, "tiny-gan", seed, 4, None, 0, 1, 2, False, match="seed must be a whole number")
-    _error(cb.conditional, "tiny-cgan", "Bag", seed, 4, "one class", None, 0.5, 0, 2, False, match="seed must be a whole number")
+    _error(sample_tab.sample, "tiny-gan", seed, 4, None, None, 0, 1, "white", 2, False, match="seed must be a whole number")
+    _error(conditional_tab.conditional, "tiny-cgan", "Bag", None, "one class", None, None, 0.5, seed, 4, 0, "white", 2, False, match="seed must be a whole number")
 
 
 @pytest.mark.parametrize("name,match", [("no-such", "unknown model"), ("../../etc/passwd", "invalid model name"), (None, "choose a model"),
                                         ("tiny-sr2", "this tab needs")])
 def test_bad_model_names_and_wrong_task(tiny, name, match):
-    _error(cb.sample, name, 0, 4, None, 0, 1, 2, False, match=match)
+    _error(sample_tab.sample, name, 0, 4, None, None, 0, 1, "white", 2, False, match=match)
 
 
 def test_wrong_task_per_tab(tiny, photo):
-    _error(cb.upscale_image, photo, "tiny-gan", False, 256, match="this tab needs")
-    _error(cb.inpaint_files, photo, photo, "tiny-sr2", match="this tab needs")
-    _error(cb.latent_walk, "tiny-inpaint", "1,2", "", 4, 10, "spherical", True, 1, 1, 64, "nearest", 0, progress=NOOP, match="this tab needs")
-    _error(cb.conditional, "tiny-gan", "Bag", 0, 4, "one class", None, 0.5, 0, 2, False, match="this tab needs")
+    _error(upscale_tab.upscale_image, photo, "tiny-gan", False, 256, match="this tab needs")
+    _error(inpaint_tab.inpaint_files, photo, photo, "tiny-sr2", match="this tab needs")
+    _error(walk_tab.latent_walk, "tiny-inpaint", "1,2", "", "", 4, 10, "spherical", True, 1, 1, 64, "nearest", 0, "white", progress=NOOP, match="this tab needs")
+    _error(conditional_tab.conditional, "tiny-gan", "Bag", None, "one class", None, None, 0.5, 0, 4, 0, "white", 2, False, match="this tab needs")
 
 
-@pytest.mark.parametrize("label,match", [(10, "out of range"), (-1, "out of range"), ("Sneakers", "unknown label"), (None, "pick a label")])
+@pytest.mark.parametrize("label,match", [(10, "out of range"), (-1, "out of range"), ("Sneakers", "unknown label")])
 def test_bad_labels(tiny, label, match):
-    _error(cb.sample, "tiny-cgan", 0, 4, label, 0, 1, 2, False, match=match)
+    _error(sample_tab.sample, "tiny-cgan", 0, 4, label, None, 0, 1, "white", 2, False, match=match)
 
 
 @pytest.mark.parametrize("count", [0, -3, 10_000, 2.5])
 def test_bad_counts(tiny, count):
-    _error(cb.sample, "tiny-gan", 0, count, None, 0, 1, 2, False, match="number of images")
+    _error(sample_tab.sample, "tiny-gan", 0, count, None, None, 0, 1, "white", 2, False, match="number of images")
 
 
 @pytest.mark.parametrize("args,match", [
@@ -153,19 +158,19 @@ def test_bad_counts(tiny, count):
 def test_bad_walk_settings(tiny, args, match):
     v = dict(seeds="1,2", frames=4, fps=10, cols=1, rows=1, size=64)
     v.update(args)
-    _error(cb.latent_walk, "tiny-gan", v["seeds"], "", v["frames"], v["fps"], "spherical", True, v["cols"], v["rows"], v["size"],
-           "nearest", 0, progress=NOOP, match=match)
+    _error(walk_tab.latent_walk, "tiny-gan", v["seeds"], "", "", v["frames"], v["fps"], "spherical", True, v["cols"], v["rows"],
+           v["size"], "nearest", 0, "white", progress=NOOP, match=match)
 
 
 def test_walk_frame_limit_from_env(tiny, monkeypatch):
     monkeypatch.setenv("GENSTUDIO_MAX_FRAMES", "10")
-    _error(cb.latent_walk, "tiny-gan", "1,2,3", "", 8, 10, "spherical", True, 1, 1, 64, "nearest", 0, progress=NOOP, match="limit is 10")
+    _error(walk_tab.latent_walk, "tiny-gan", "1,2,3", "", "", 8, 10, "spherical", True, 1, 1, 64, "nearest", 0, "white", progress=NOOP, match="limit is 10")
 
 
 def test_bad_recipe_files(tmp_path, files):
-    _error(cb.read_recipe, None, match="drop a png")
-    _error(cb.read_recipe, str(files["good"]), match="no genstudio recipe")
-    _error(cb.read_recipe, str(files["not_image"]), match="not an image")
+    _error(recipe_tab.read_recipe, None, match="drop a png")
+    _error(recipe_tab.read_recipe, str(files["good"]), match="no genstudio recipe")
+    _error(recipe_tab.read_recipe, str(files["not_image"]), match="not an image")
 
 
 # ------------------------------------------------------------------ property-based

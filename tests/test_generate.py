@@ -162,9 +162,9 @@ def test_ui_png_keeps_recipe_through_gradio(tiny, tmp_path):
     """The Sample tab's PIL output keeps its recipe when Gradio writes the PNG."""
     from gradio.processing_utils import save_pil_to_cache
 
-    from genstudio.ui import callbacks
+    from genstudio.ui.tabs import sample as sample_tab
 
-    shown, raw, seeds = callbacks.sample("tiny-gan", 4, 4, None, 0, 1, 2, False)
+    shown, raw, seeds = sample_tab.sample("tiny-gan", 4, 4, None, None, 0, 1, "white", 2, False)
     path = save_pil_to_cache(shown, str(tmp_path), format="png")
     recipe = read_recipe(path)
     assert recipe["seed"] == 4 and recipe["model"] == "tiny-gan" and recipe["n"] == 4

@@ -125,7 +125,7 @@ def test_nothing_loads_at_import():
     import subprocess
     import sys
 
-    code = "import genstudio.registry as r, genstudio.ui.callbacks; print(len(r._cache))"
+    code = "import genstudio.registry as r, genstudio.ui.app, genstudio.ui.tabs.sample; print(len(r._cache))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "0", out.stderr
 
@@ -135,7 +135,8 @@ def test_bad_checkpoint_shown_in_models_tab_and_cli_while_others_work(tmp_path, 
     import subprocess
     import sys
 
-    from genstudio.ui import callbacks
+    from genstudio.ui import common
+    from genstudio.ui.tabs import models, sample
 
     for f in tiny_dir.iterdir():
         shutil.copy(f, tmp_path / f.name)
@@ -144,14 +145,14 @@ def test_bad_checkpoint_shown_in_models_tab_and_cli_while_others_work(tmp_path, 
     monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", str(tmp_path))
     monkeypatch.setenv("GENSTUDIO_DEVICE", "cpu")
     registry.clear_cache()
-    rows = {r[0]: r for r in callbacks.models_table()}
+    rows = {r[0]: r for r in models.models_table()}
     assert rows["tiny-cgan"][4].startswith("UNAVAILABLE: SHA-256")
-    assert "Unavailable" in callbacks.model_card_markdown("tiny-cgan")
-    assert "tiny-cgan" not in callbacks.model_choices("sample", "conditional")
+    assert "Unavailable" in models.model_card_markdown("tiny-cgan")
+    assert "tiny-cgan" not in common.model_choices("sample", "conditional")
     from genstudio.ui.app import build_demo
 
     build_demo()  # the app still starts
-    shown, raw, seeds = callbacks.sample("tiny-gan", 0, 4, None, 0, 1, 1, False)  # the others still work
+    shown, raw, seeds = sample.sample("tiny-gan", 0, 4, None, None, 0, 1, "white", 1, False)  # the others still work
     assert raw.shape[0] > 28
     out = subprocess.run([sys.executable, "-m", "genstudio", "models"], capture_output=True, text=True, timeout=120,
                          env={**__import__("os").environ})

@@ -108,9 +108,9 @@ def test_learned_inpainting_beats_telea_on_large_holes(name):
 
 
 def test_staged_model_cards_name_the_stage_they_started_from():
-    from genstudio.ui import callbacks
+    from genstudio.ui.tabs import models
 
     stages = ["inpaint-photo", "inpaint-photo-stage3", "inpaint-photo-256", "inpaint-photo-96"]
     for name, before in zip(stages, stages[1:]):
         assert registry.inspect(name).card["provenance"]["init_from"]["model"] == before
-        assert f"started from | `{before}`" in callbacks.model_card_markdown(name)
+        assert f"started from | `{before}`" in models.model_card_markdown(name)

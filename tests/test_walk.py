@@ -101,13 +101,13 @@ def test_old_walk_files_are_pruned(tmp_path, monkeypatch):
     import os
     import time
 
-    from genstudio.ui import callbacks
+    from genstudio.ui.tabs import walk
 
     monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
-    folder = callbacks._walk_dir()
+    folder = walk.walk_dir()
     old, new = folder / "old.mp4", folder / "new.mp4"
     old.write_bytes(b"x")
     new.write_bytes(b"x")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
-    callbacks._walk_dir()
+    walk.walk_dir()
     assert not old.exists() and new.exists()

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from genstudio import data, registry
+from genstudio.errors import UserError
 from genstudio.eval.metrics import class_coverage, copy_rate, frechet_distance, psnr, sr_scores, ssim
 from genstudio.masks import BANDS, random_mask
 from genstudio.registry import LoadedModel
@@ -20,7 +21,7 @@ def _classifier_for(dataset: str) -> LoadedModel:
     for info in registry.list_models("classify"):
         if info.card.get("dataset") == dataset:
             return registry.load(info.name)
-    raise RuntimeError(f"no classifier trained on {dataset!r}: run `genstudio train configs/<dataset>-classifier.toml` first")
+    raise UserError(f"no classifier trained on {dataset!r}: run `genstudio train configs/<dataset>-classifier.toml` first")
 
 
 @torch.no_grad()
@@ -333,10 +334,10 @@ def promote(run_dir: str | Path, progress: Progress = print) -> tuple[Path, dict
     figures into its card and only then put it on the shelf (checkpoints/ + MANIFEST.json)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise FileNotFoundError(f"{run_dir} is not a run directory")
+        raise UserError(f"{run_dir} is not a run directory")
     files = sorted(run_dir.glob(f"*{registry.SUFFIX}"))
     if len(files) != 1:
-        raise ValueError(f"{run_dir}: expected one {registry.SUFFIX} file (the run's model), found {len(files)}")
+        raise UserError(f"{run_dir}: expected one {registry.SUFFIX} file (the run's model), found {len(files)}")
     model = registry.load_file(files[0])
     progress(f"evaluating {model.name} from {files[0]}")
     metrics = measure(model, progress)

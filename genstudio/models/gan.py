@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from genstudio.errors import UserError
 from genstudio.models.layers import ConditionalBatchNorm2d, class_weights
 from genstudio.registry import register
 
@@ -38,7 +39,7 @@ class Generator(nn.Module):
     def __init__(self, latent_dim: int = 128, width: int = 64, num_classes: int = 0, channels: int = 1, image_size: int = 28):
         super().__init__()
         if image_size % 4:
-            raise ValueError("image_size must be divisible by 4")
+            raise UserError("image_size must be divisible by 4")
         self.latent_dim, self.num_classes, self.base = latent_dim, num_classes, image_size // 4
         self.fc = nn.Linear(latent_dim + num_classes, 4 * width * self.base**2)
         self.bn0 = ConditionalBatchNorm2d(4 * width, num_classes)
@@ -96,7 +97,7 @@ def _condition(labels, styles, num_classes: int, num_styles: int, batch: int, de
     parts = [class_weights(labels, num_classes, batch, device)]
     if num_styles:
         if styles is None:
-            raise ValueError("this model is style-conditional: styles are required")
+            raise UserError("this model is style-conditional: styles are required")
         parts.append(class_weights(styles, num_styles, batch, device))
     return torch.cat(parts, 1)
 
@@ -125,7 +126,7 @@ class StyledGenerator(nn.Module):
         super().__init__()
         levels = int(math.log2(image_size)) - 2
         if image_size != 4 * 2**levels or levels < 1:
-            raise ValueError("image_size must be a power of two >= 8")
+            raise UserError("image_size must be a power of two >= 8")
         self.latent_dim, self.num_classes, self.num_styles = latent_dim, num_classes, num_styles
         conditions = num_classes + num_styles
         widths = [width * min(8, 2 ** (levels - i)) for i in range(levels + 1)]  # 4x4 ... output
@@ -159,7 +160,7 @@ class StyledDiscriminator(nn.Module):
                  image_size: int = 32, norm: str = "batch"):
         super().__init__()
         if norm not in ("batch", "spectral"):
-            raise ValueError(f"norm must be 'batch' or 'spectral', got {norm!r}")
+            raise UserError(f"norm must be 'batch' or 'spectral', got {norm!r}")
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
         layers, c_in, size, w = [], channels, image_size, width
         while size > 4:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from genstudio.errors import UserError
+
 
 def class_weights(labels: torch.Tensor | None, num_classes: int, batch: int, device) -> torch.Tensor:
     """Labels as a (B, K) weight matrix: int labels become one-hot, (B, K) floats pass through.
@@ -12,11 +14,11 @@ def class_weights(labels: torch.Tensor | None, num_classes: int, batch: int, dev
     conditioning is linear in them, so mixing two rows mixes two classes.
     """
     if labels is None:
-        raise ValueError("this model is class-conditional: labels are required")
+        raise UserError("this model is class-conditional: labels are required")
     if labels.dim() == 1:
         return torch.nn.functional.one_hot(labels.long().to(device), num_classes).float()
     if labels.shape != (batch, num_classes):
-        raise ValueError(f"soft labels must have shape ({batch}, {num_classes}), got {tuple(labels.shape)}")
+        raise UserError(f"soft labels must have shape ({batch}, {num_classes}), got {tuple(labels.shape)}")
     return labels.float().to(device)
 
 

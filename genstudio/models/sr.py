@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genstudio.errors import UserError
 from genstudio.registry import register
 
 
@@ -37,7 +38,7 @@ class EDSR(nn.Module):
     def __init__(self, scale: int = 2, width: int = 32, blocks: int = 8, channels: int = 3, res_scale: float = 1.0):
         super().__init__()
         if scale not in (2, 3, 4):
-            raise ValueError("scale must be 2, 3 or 4")
+            raise UserError("scale must be 2, 3 or 4")
         self.scale = scale
         self.head = nn.Conv2d(channels, width, 3, padding=1)
         self.body = nn.Sequential(*[ResBlock(width, res_scale) for _ in range(blocks)], nn.Conv2d(width, width, 3, padding=1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from genstudio.errors import UserError
 from genstudio.registry import register
 
 
@@ -83,7 +84,7 @@ class StyledConvVAE(nn.Module):
         super().__init__()
         levels = image_size.bit_length() - 3  # halvings down to 4x4
         if image_size != 4 * 2**levels or levels < 1:
-            raise ValueError("image_size must be a power of two >= 8")
+            raise UserError("image_size must be a power of two >= 8")
         self.latent_dim, self.num_classes, self.num_styles = latent_dim, num_classes, num_styles
         widths = [width * 2**i for i in range(levels + 1)]  # full resolution ... 4x4
         conditions, flat = num_classes + num_styles, widths[-1] * 16

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from genstudio.devices import autocast
+from genstudio.errors import UserError
 from genstudio.registry import LoadedModel
 from genstudio.tasks.images import to_uint8, unpremultiply
 
@@ -22,18 +23,18 @@ GENERATIVE_TASKS = ("sample", "conditional")
 def check_seed(seed) -> int:
     """Seeds are whole numbers in [0, 2^32 - 1]; anything else is a clear error."""
     if isinstance(seed, bool) or seed is None:
-        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+        raise UserError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     if isinstance(seed, float):
         if not seed.is_integer():
-            raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+            raise UserError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
         seed = int(seed)
     if isinstance(seed, str):
         try:
             seed = int(seed.strip())
         except ValueError:
-            raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}") from None
+            raise UserError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}") from None
     if not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) <= MAX_SEED:
-        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+        raise UserError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     return int(seed)
 
 
@@ -45,16 +46,16 @@ def parse_seeds(text: str, limit: int = 1000) -> list[int]:
             continue
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not match:
-            raise ValueError(f"bad seed {part!r}: use whole numbers and ranges like '1,5,9-12'")
+            raise UserError(f"bad seed {part!r}: use whole numbers and ranges like '1,5,9-12'")
         lo = check_seed(match[1])
         hi = check_seed(match[2]) if match[2] else lo
         if hi < lo:
-            raise ValueError(f"seed range {part!r} runs backwards")
+            raise UserError(f"seed range {part!r} runs backwards")
         if len(seeds) + hi - lo + 1 > limit:
-            raise ValueError(f"at most {limit} seeds")
+            raise UserError(f"at most {limit} seeds")
         seeds += range(lo, hi + 1)
     if not seeds:
-        raise ValueError("give at least one seed, e.g. '1,5,9-12'")
+        raise UserError("give at least one seed, e.g. '1,5,9-12'")
     return seeds
 
 
@@ -67,7 +68,7 @@ def latent(seed: int, dim: int, truncation: float | None = None) -> torch.Tensor
     z = torch.randn(dim, generator=gen)
     if truncation:
         if truncation <= 0:
-            raise ValueError("truncation must be positive (or 0 for none)")
+            raise UserError("truncation must be positive (or 0 for none)")
         for _ in range(1000):
             outside = z.abs() > truncation
             if not outside.any():
@@ -84,7 +85,7 @@ def latents(seeds: list[int], dim: int, truncation: float | None = None) -> torc
 
 def check_generator(model: LoadedModel) -> None:
     if model.task not in GENERATIVE_TASKS:
-        raise ValueError(f"model {model.name!r} is a {model.task!r} model; choose a sampling or conditional model")
+        raise UserError(f"model {model.name!r} is a {model.task!r} model; choose a sampling or conditional model")
 
 
 def _resolve(names: list[str], value, what: str, model_name: str) -> int:
@@ -96,26 +97,26 @@ def _resolve(names: list[str], value, what: str, model_name: str) -> int:
     elif isinstance(value, str):
         lowered = {n.lower(): i for i, n in enumerate(names)}
         if value.strip().lower() not in lowered:
-            raise ValueError(f"unknown {what} {value!r} for {model_name}; {what}s: {', '.join(names)}")
+            raise UserError(f"unknown {what} {value!r} for {model_name}; {what}s: {', '.join(names)}")
         index = lowered[value.strip().lower()]
     else:
-        raise ValueError(f"{what} must be an index or a name, got {value!r}")
+        raise UserError(f"{what} must be an index or a name, got {value!r}")
     if not 0 <= index < len(names):
-        raise ValueError(f"{what} {index} is out of range for {model_name}: use 0-{len(names) - 1} or a name ({', '.join(names)})")
+        raise UserError(f"{what} {index} is out of range for {model_name}: use 0-{len(names) - 1} or a name ({', '.join(names)})")
     return index
 
 
 def resolve_label(model: LoadedModel, label) -> int:
     """A label given as an index (int or digit string) or a name (case-insensitive)."""
     if model.task != "conditional":
-        raise ValueError(f"model {model.name!r} is unconditional; it takes no label")
+        raise UserError(f"model {model.name!r} is unconditional; it takes no label")
     return _resolve(model.labels or [], label, "label", model.name)
 
 
 def resolve_style(model: LoadedModel, style) -> int:
     """A style (e.g. an emoji vendor) by index or name; models without styles refuse one."""
     if not model.styles:
-        raise ValueError(f"model {model.name!r} has no styles; it takes no style")
+        raise UserError(f"model {model.name!r} has no styles; it takes no style")
     return _resolve(model.styles, style, "style", model.name)
 
 
@@ -124,7 +125,7 @@ def one_hot_weights(k: int, indices: list[int], blend_with: int | None = None, w
     w = torch.nn.functional.one_hot(torch.tensor(indices), k).float()
     if blend_with is not None:
         if not 0 <= weight <= 1:
-            raise ValueError("blend weight must lie in [0, 1]")
+            raise UserError("blend weight must lie in [0, 1]")
         w = (1 - weight) * w + weight * torch.nn.functional.one_hot(torch.tensor([blend_with] * len(indices)), k).float()
     return w
 
@@ -147,9 +148,9 @@ def render(model: LoadedModel, z: torch.Tensor, weights: torch.Tensor | None = N
     (N, H, W, C); 4-channel models give straight (not premultiplied) RGBA, as a PNG stores."""
     check_generator(model)
     if model.task == "conditional" and weights is None:
-        raise ValueError(f"model {model.name!r} is class-conditional: give a label")
+        raise UserError(f"model {model.name!r} is class-conditional: give a label")
     if model.styles and style_weights is None:
-        raise ValueError(f"model {model.name!r} is style-conditional: give a style")
+        raise UserError(f"model {model.name!r} is style-conditional: give a style")
     out = []
     for i in range(0, len(z), batch):
         zi = z[i : i + batch].to(model.device)
@@ -173,12 +174,12 @@ def sample(model: LoadedModel, n: int, seed: int, label=None, truncation: float 
     if isinstance(n, float) and n.is_integer():
         n = int(n)
     if not isinstance(n, (int, np.integer)) or not 1 <= n <= max_images:
-        raise ValueError(f"number of images must be 1-{max_images}, got {n!r}")
+        raise UserError(f"number of images must be 1-{max_images}, got {n!r}")
     seed = check_seed(seed)
     if seed + n - 1 > MAX_SEED:
-        raise ValueError(f"seeds {seed}..{seed + n - 1} pass {MAX_SEED}")
+        raise UserError(f"seeds {seed}..{seed + n - 1} pass {MAX_SEED}")
     if not 0 < temperature <= 3:
-        raise ValueError("temperature must lie in (0, 3]")
+        raise UserError("temperature must lie in (0, 3]")
     seeds = list(range(seed, seed + n))
     z = latents(seeds, model.net.latent_dim, truncation) * temperature
     weights = style_weights = None
@@ -202,9 +203,9 @@ def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation
     """One row per class, the same seeds in every row: (K * per_class, H, W, C). A style
     model uses `style` in every row, or one style per column drawn from its seed."""
     if model.task != "conditional":
-        raise ValueError(f"model {model.name!r} is unconditional; 'all classes' needs a conditional model")
+        raise UserError(f"model {model.name!r} is unconditional; 'all classes' needs a conditional model")
     if not 1 <= per_class <= 32:
-        raise ValueError("images per class must be 1-32")
+        raise UserError("images per class must be 1-32")
     seed = check_seed(seed)
     k = len(model.labels)
     seeds = list(range(seed, seed + per_class))
@@ -222,9 +223,9 @@ def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation
 def sample_all_styles(model: LoadedModel, per_style: int, seed: int, label=None, truncation: float | None = None) -> np.ndarray:
     """The same seeds in every style, one row per style: (S * per_style, H, W, C)."""
     if not model.styles:
-        raise ValueError(f"model {model.name!r} has no styles; 'all styles' needs a style-conditional model")
+        raise UserError(f"model {model.name!r} has no styles; 'all styles' needs a style-conditional model")
     if not 1 <= per_style <= 32:
-        raise ValueError("images per style must be 1-32")
+        raise UserError("images per style must be 1-32")
     seed = check_seed(seed)
     s = len(model.styles)
     seeds = list(range(seed, seed + per_style))

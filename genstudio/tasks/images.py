@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from genstudio.errors import UserError
+
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) floats in [0, 1] -> (N, H, W, C) uint8."""
@@ -66,3 +68,37 @@ def unpremultiply(images: np.ndarray) -> np.ndarray:
     alpha = x[..., 3:]
     rgb = np.where(alpha > 0, x[..., :3] * 255 / np.maximum(alpha, 1e-6), 0)
     return np.clip(np.concatenate([rgb, alpha], -1).round(), 0, 255).astype(np.uint8)
+
+
+def checkerboard(height: int, width: int, cell: int = 8) -> np.ndarray:
+    """The grey checks that stand for transparency, (H, W, 3) uint8."""
+    yy, xx = np.mgrid[:height, :width]
+    light = ((yy // cell + xx // cell) % 2 == 0)
+    return np.where(light[..., None], 230, 190).astype(np.uint8).repeat(3, axis=2)
+
+
+def on_background(image: np.ndarray, background: str = "white") -> np.ndarray:
+    """Straight RGBA shown on 'white', 'black' or 'checkerboard'; 'transparent' keeps it
+    RGBA. Images without alpha pass through unchanged."""
+    if image.ndim != 3 or image.shape[2] != 4 or background == "transparent":
+        return image
+    if background == "checkerboard":
+        return composite(image, checkerboard(*image.shape[:2]))
+    if background not in ("white", "black"):
+        raise UserError(f"background must be transparent, white, black or checkerboard, got {background!r}")
+    return composite(image, 255 if background == "white" else 0)
+
+
+def label_rows(image: np.ndarray, names: list[str], margin: int = 150, background: int = 255) -> np.ndarray:
+    """Write one name per row in a left margin: an 'all classes' grid that says which row is which."""
+    from PIL import ImageDraw, ImageFont
+
+    rgb = as_rgb(image) if image.ndim == 2 or image.shape[2] != 4 else image
+    out = Image.new("RGBA" if rgb.shape[2] == 4 else "RGB", (rgb.shape[1] + margin, rgb.shape[0]),
+                    (background,) * rgb.shape[2])
+    out.paste(Image.fromarray(rgb), (margin, 0))
+    draw, font = ImageDraw.Draw(out), ImageFont.load_default(size=max(10, min(18, rgb.shape[0] // len(names) // 3)))
+    row = rgb.shape[0] / len(names)
+    for i, name in enumerate(names):
+        draw.text((6, row * (i + 0.5)), name, fill=(40, 40, 40) + ((255,) if rgb.shape[2] == 4 else ()), font=font, anchor="lm")
+    return np.asarray(out)

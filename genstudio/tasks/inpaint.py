@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from genstudio.devices import autocast
+from genstudio.errors import UserError
 from genstudio.registry import LoadedModel
 from genstudio.tasks.io import normalize_array
 
@@ -37,7 +38,7 @@ def mask_from_array(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if m.ndim == 3:
         m = m[..., 3] if m.shape[2] == 4 else m.max(axis=2)
     if m.ndim != 2:
-        raise ValueError(f"mask must be a 2-D image, got shape {np.asarray(mask).shape}")
+        raise UserError(f"mask must be a 2-D image, got shape {np.asarray(mask).shape}")
     m = (m > (127 if m.dtype == np.uint8 and m.max() > 1 else 0)).astype(np.uint8)
     if m.shape != tuple(shape):
         m = np.asarray(Image.fromarray(m * 255).resize((shape[1], shape[0]), Image.NEAREST)) > 0
@@ -92,13 +93,13 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "te
     larger, and the fill is enlarged back into the hole. `dilate` grows the hole by that
     many pixels; `feather` blends the fill into the hole's inner edge (never outside it)."""
     if isinstance(method, str) and method not in BASELINES:
-        raise ValueError(f"unknown method {method!r}; choose a model or one of {', '.join(BASELINES)}")
+        raise UserError(f"unknown method {method!r}; choose a model or one of {', '.join(BASELINES)}")
     if not isinstance(method, str) and method.task != "inpaint":
-        raise ValueError(f"model {method.name!r} is a {method.task!r} model, not an inpainting model")
+        raise UserError(f"model {method.name!r} is a {method.task!r} model, not an inpainting model")
     if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}")
+        raise UserError(f"strategy must be one of {STRATEGIES}")
     if not 0 <= dilate <= 64 or not 0 <= feather <= 64:
-        raise ValueError("dilate and feather must be 0-64 pixels")
+        raise UserError("dilate and feather must be 0-64 pixels")
     image = normalize_array(image)
     h, w = image.shape[:2]
     hole = mask_from_array(mask, (h, w))
@@ -107,7 +108,7 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "te
     if not hole.any():
         return InpaintResult(image.copy(), hole * 255, "The mask is empty: nothing to fill, the image is returned unchanged.")
     if hole.all():
-        raise ValueError("The mask covers the whole image: there is nothing left to fill it from. Paint only the part to replace.")
+        raise UserError("The mask covers the whole image: there is nothing left to fill it from. Paint only the part to replace.")
 
     alpha = image[..., -1] if image.ndim == 3 and image.shape[2] in (2, 4) else None
     color = image if image.ndim == 3 and alpha is None else image[..., None] if image.ndim == 2 else image[..., :-1]

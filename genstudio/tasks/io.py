@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
 
+from genstudio.errors import UserError
+
 RECIPE_KEY = "genstudio"
 
 
@@ -23,7 +25,7 @@ def max_pixels() -> int:
 
 def _check_size(width: int, height: int) -> None:
     if width * height > max_pixels():
-        raise ValueError(f"image is {width}x{height}; the limit is {max_pixels():,} pixels (GENSTUDIO_MAX_PIXELS)")
+        raise UserError(f"image is {width}x{height}; the limit is {max_pixels():,} pixels (GENSTUDIO_MAX_PIXELS)")
 
 
 def normalize_pil(image: Image.Image) -> np.ndarray:
@@ -51,7 +53,7 @@ def normalize_pil(image: Image.Image) -> np.ndarray:
 def read_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
     """A path, PIL image or array -> normalised uint8 array. Bad files raise ValueError."""
     if source is None:
-        raise ValueError("no image given")
+        raise UserError("no image given")
     if isinstance(source, np.ndarray):
         return normalize_array(source)
     if isinstance(source, Image.Image):
@@ -65,7 +67,8 @@ def read_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
             image.load()
             return normalize_pil(image)
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"{Path(str(source)).name} is not a readable image ({exc.__class__.__name__})") from exc
+        raise UserError(f"{Path(str(source)).name} is not an image we can read (PNG, JPEG, WebP, BMP, TIFF, GIF): "
+                        f"not a readable image ({exc.__class__.__name__})") from exc
 
 
 def normalize_array(arr: np.ndarray) -> np.ndarray:
@@ -74,9 +77,9 @@ def normalize_array(arr: np.ndarray) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (2, 3, 4)):
-        raise ValueError(f"expected an image of shape (H, W) or (H, W, 1-4), got {arr.shape}")
+        raise UserError(f"expected an image of shape (H, W) or (H, W, 1-4), got {arr.shape}")
     if arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError("image is empty")
+        raise UserError("image is empty")
     _check_size(arr.shape[1], arr.shape[0])
     if arr.dtype == np.uint8:
         return arr
@@ -84,13 +87,13 @@ def normalize_array(arr: np.ndarray) -> np.ndarray:
         return arr.astype(np.uint8) * 255
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
-            raise ValueError("image contains NaN or infinite values")
+            raise UserError("image contains NaN or infinite values")
         scale = 255.0 if arr.max(initial=0) <= 1.0 else 1.0
         return np.clip(arr * scale + 0.5, 0, 255).astype(np.uint8)
     if np.issubdtype(arr.dtype, np.integer):
         peak = 65535 if arr.max(initial=0) > 255 else 255
         return np.clip(arr.astype(np.float64) / peak * 255 + 0.5, 0, 255).astype(np.uint8)
-    raise ValueError(f"unsupported pixel type {arr.dtype}")
+    raise UserError(f"unsupported pixel type {arr.dtype}")
 
 
 def to_pil(image: np.ndarray) -> Image.Image:

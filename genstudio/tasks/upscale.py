@@ -8,13 +8,14 @@ import torch
 from PIL import Image
 
 from genstudio.devices import autocast
+from genstudio.errors import UserError
 from genstudio.registry import LoadedModel
 from genstudio.tasks.io import normalize_array
 
 
 def _check(model: LoadedModel) -> int:
     if model.task != "upscale":
-        raise ValueError(f"model {model.name!r} is a {model.task!r} model, not a super-resolution model")
+        raise UserError(f"model {model.name!r} is a {model.task!r} model, not a super-resolution model")
     return int(model.card["scale"])
 
 

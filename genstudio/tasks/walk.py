@@ -9,10 +9,19 @@ import cv2
 import numpy as np
 import torch
 
+from genstudio.errors import UserError
 from genstudio.limits import Limits
 from genstudio.registry import LoadedModel
-from genstudio.tasks.generate import (MAX_SEED, check_generator, check_seed, latents, render, resolve_label, resolve_style,
-                                      seeded_choice)
+from genstudio.tasks.generate import (
+    MAX_SEED,
+    check_generator,
+    check_seed,
+    latents,
+    render,
+    resolve_label,
+    resolve_style,
+    seeded_choice,
+)
 from genstudio.tasks.images import as_rgb, composite, grid
 
 INTERPOLATIONS = ("spherical", "linear")
@@ -67,10 +76,10 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
     limits = limits or Limits.from_env()
     check_generator(model)
     if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}")
+        raise UserError(f"interpolation must be one of {INTERPOLATIONS}")
     seeds = [check_seed(s) for s in seeds]
     if not seeds:
-        raise ValueError("give at least one seed")
+        raise UserError("give at least one seed")
     label_ids = [resolve_label(model, l) for l in labels] if labels else []
     if model.task == "conditional" and not label_ids:  # a class tour
         label_ids = list(range(len(model.labels)))
@@ -81,21 +90,21 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
     k = max(len(seeds), len(label_ids), len(style_ids))
     for name, values in (("seeds", seeds), ("labels", label_ids), ("styles", style_ids)):
         if len(values) not in (0, 1, k):
-            raise ValueError(f"{name}: give one or {k} (one per keyframe), got {len(values)}")
+            raise UserError(f"{name}: give one or {k} (one per keyframe), got {len(values)}")
     if not isinstance(frames_per_transition, (int, np.integer)) or frames_per_transition < 1:
-        raise ValueError("frames per transition must be a whole number of at least 1")
+        raise UserError("frames per transition must be a whole number of at least 1")
     cols, rows = grid_size
     if not (1 <= cols <= limits.max_grid and 1 <= rows <= limits.max_grid):
-        raise ValueError(f"grid must be 1x1 to {limits.max_grid}x{limits.max_grid}")
+        raise UserError(f"grid must be 1x1 to {limits.max_grid}x{limits.max_grid}")
     if not 16 <= display_size <= limits.max_display:
-        raise ValueError(f"display size must be 16-{limits.max_display} pixels")
+        raise UserError(f"display size must be 16-{limits.max_display} pixels")
     if k == 1 and not loop:
-        raise ValueError("a walk needs two keyframes, or one with loop on (a still video)")
+        raise UserError("a walk needs two keyframes, or one with loop on (a still video)")
     total = frame_count(k, frames_per_transition, loop)
     if total > limits.max_frames:
-        raise ValueError(f"{total} frames requested; the limit is {limits.max_frames} (GENSTUDIO_MAX_FRAMES)")
+        raise UserError(f"{total} frames requested; the limit is {limits.max_frames} (GENSTUDIO_MAX_FRAMES)")
     if max(seeds) + (cols * rows - 1) * CELL_SEED_STRIDE > MAX_SEED:
-        raise ValueError("seeds too large for a walk grid of this size")
+        raise UserError("seeds too large for a walk grid of this size")
 
     lerp = lambda a, b, t: (1 - t) * a + t * b
     interp = slerp if interpolation == "spherical" else lerp
@@ -134,7 +143,7 @@ def _fit(image: np.ndarray, side: int, resize: str | LoadedModel) -> np.ndarray:
         image = upscale_array(image[..., 0] if image.shape[2] == 1 else image, resize, tile=0)
         resize = "smooth"
     if resize not in ("nearest", "smooth"):
-        raise ValueError("resize must be 'nearest', 'smooth' or a super-resolution model")
+        raise UserError("resize must be 'nearest', 'smooth' or a super-resolution model")
     interpolation = cv2.INTER_NEAREST if resize == "nearest" else cv2.INTER_CUBIC
     h, w = image.shape[:2]
     scale = side / max(h, w)
@@ -156,7 +165,7 @@ def encode_video(frames: np.ndarray, path: str | Path, fps: int, recipe: dict | 
 
     limits = limits or Limits.from_env()
     if not isinstance(fps, (int, np.integer)) or not 1 <= fps <= limits.max_fps:
-        raise ValueError(f"fps must be a whole number 1-{limits.max_fps}")
+        raise UserError(f"fps must be a whole number 1-{limits.max_fps}")
     path = Path(path)
     params = ["-movflags", "+faststart"]
     if recipe is not None:

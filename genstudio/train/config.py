@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomllib
 
-class ConfigError(ValueError):
+from genstudio.errors import UserError
+
+
+class ConfigError(UserError):
     """A config key is unknown, missing or of the wrong type."""
 
 

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from genstudio import data, registry
+from genstudio.errors import UserError
 from genstudio.masks import random_mask
 from genstudio.tasks.images import composite, grid, to_uint8
 from genstudio.tasks.inpaint import classical_fill
@@ -142,11 +143,11 @@ class GANFamily(_LabelledImages):
         self.aux_weight = self.t.aux_class_weight
         self.loss = self.t.loss or "hinge"
         if self.loss not in ("hinge", "bce"):
-            raise ValueError(f"train.loss must be 'hinge' or 'bce', got {self.loss!r}")
+            raise UserError(f"train.loss must be 'hinge' or 'bce', got {self.loss!r}")
         self.augment = tuple(p.strip() for p in self.t.diffaugment.split(",") if p.strip())
         unknown = set(self.augment) - {"color", "translation", "cutout"}
         if unknown:
-            raise ValueError(f"train.diffaugment: unknown policy {', '.join(sorted(unknown))} (use color, translation, cutout)")
+            raise UserError(f"train.diffaugment: unknown policy {', '.join(sorted(unknown))} (use color, translation, cutout)")
         self.num_styles = getattr(g, "num_styles", 0)
         if self.num_styles:
             self.d_norm = self.t.d_norm
@@ -456,7 +457,7 @@ class InpaintFamily(Family):
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
         self.loss = self.t.loss or "l1"  # l2 aims straight at PSNR; l1 at sharper fills
         if self.loss not in ("l1", "l2"):
-            raise ValueError(f"train.loss must be 'l1' or 'l2', got {self.loss!r}")
+            raise UserError(f"train.loss must be 'l1' or 'l2', got {self.loss!r}")
         self.crop = self.t.crop
         self.coverage = tuple(self.t.coverage)
         if self.data_cfg.dataset:
@@ -525,10 +526,10 @@ class CascadeFamily(Family):
         from genstudio.train.stages import read_stage, stage_record
 
         if len(self.t.parts) != 2:
-            raise ValueError(f"{self.cfg.source}: train.parts must name the generator and the upscaler, got {self.t.parts!r}")
+            raise UserError(f"{self.cfg.source}: train.parts must name the generator and the upscaler, got {self.t.parts!r}")
         (gen_info, gen), (up_info, up) = (read_stage(p) for p in self.t.parts)
         if gen_info.card.get("task") not in ("sample", "conditional") or up_info.card.get("task") != "upscale":
-            raise ValueError(f"{self.cfg.source}: train.parts must be a generator, then an upscaler")
+            raise UserError(f"{self.cfg.source}: train.parts must be a generator, then an upscaler")
         self.model_cfg = {"generator": {"arch": gen_info.arch, "kwargs": gen_info.kwargs},
                           "upscaler": {"arch": up_info.arch, "kwargs": up_info.kwargs}}
         net = registry.build(self.arch, self.model_cfg).to(self.device)
@@ -540,7 +541,7 @@ class CascadeFamily(Family):
         self.preview_z = torch.randn(100, net.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
 
     def batches(self):
-        raise ValueError("a cascade is assembled, not trained: set train.steps = 0")
+        raise UserError("a cascade is assembled, not trained: set train.steps = 0")
         yield
 
     @torch.no_grad()
@@ -563,5 +564,5 @@ FAMILIES = {"gan": GANFamily, "vae": VAEFamily, "classifier": ClassifierFamily, 
 
 def make_family(cfg: RunConfig, device: torch.device, rank: int = 0, world: int = 1) -> Family:
     if cfg.family not in FAMILIES:
-        raise ValueError(f"{cfg.source}: unknown family {cfg.family!r}; known: {', '.join(FAMILIES)}")
+        raise UserError(f"{cfg.source}: unknown family {cfg.family!r}; known: {', '.join(FAMILIES)}")
     return FAMILIES[cfg.family](cfg, device, rank, world)

@@ -27,10 +27,11 @@ from torch import nn
 
 from genstudio import registry
 from genstudio.devices import default_device
+from genstudio.errors import UserError
+from genstudio.tasks.io import to_pil
 from genstudio.train.config import RunConfig, load_config
 from genstudio.train.ddp import unwrap
 from genstudio.train.stages import resolve_init_from, stage_record
-from genstudio.tasks.io import to_pil
 
 
 def _git_commit() -> str | None:
@@ -130,11 +131,11 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         source = resolve_init_from(t.init_from)
         start = registry.inspect_file(source) if isinstance(source, Path) else registry.inspect(source)
         if start.error:
-            raise ValueError(f"init_from {t.init_from!r}: {start.error}")
+            raise UserError(f"init_from {t.init_from!r}: {start.error}")
         if isinstance(source, Path) and source.resolve() == out_path.resolve():
-            raise ValueError("init_from must name another run: this run overwrites its own checkpoint")
+            raise UserError("init_from must name another run: this run overwrites its own checkpoint")
         if (start.arch, start.kwargs) != family.arch_spec():
-            raise ValueError(f"init_from {t.init_from!r} is a {start.arch} {start.kwargs}, this config builds {family.arch_spec()}")
+            raise UserError(f"init_from {t.init_from!r} is a {start.arch} {start.kwargs}, this config builds {family.arch_spec()}")
         init_record = stage_record(start, t.init_from)
         if not (resume and state_path.exists()):
             loaded = registry.load_file(source) if isinstance(source, Path) else registry.load(source, device="cpu")
@@ -160,7 +161,7 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         else:
             torch.manual_seed(t.seed + rank + start_step)
     elif resume:
-        raise FileNotFoundError(f"--resume: no {state_path} to resume from")
+        raise UserError(f"--resume: no {state_path} to resume from")
     elif rank == 0 and log_path.exists():
         log_path.unlink()  # a fresh run starts a fresh log
 

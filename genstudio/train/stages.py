@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from genstudio import registry
+from genstudio.errors import UserError
 
 
 def resolve_init_from(reference: str) -> Path | str:
@@ -15,10 +16,10 @@ def resolve_init_from(reference: str) -> Path | str:
     if path.is_dir():
         files = sorted(path.glob(f"*{registry.SUFFIX}"))
         if len(files) != 1:
-            raise ValueError(f"init_from {reference!r}: expected one {registry.SUFFIX} file in the run directory, found {len(files)}")
+            raise UserError(f"init_from {reference!r}: expected one {registry.SUFFIX} file in the run directory, found {len(files)}")
         return files[0]
     if "/" in reference or reference.endswith(registry.SUFFIX):
-        raise ValueError(f"init_from {reference!r}: no such run directory or checkpoint file")
+        raise UserError(f"init_from {reference!r}: no such run directory or checkpoint file")
     return reference
 
 
@@ -44,5 +45,5 @@ def read_stage(reference: str) -> tuple[registry.ModelInfo, registry.LoadedModel
         return registry.inspect_file(source), registry.load_file(source)
     info = registry.inspect(source)
     if info.error:
-        raise ValueError(f"{reference!r}: {info.error}")
+        raise UserError(f"{reference!r}: {info.error}")
     return info, registry.load(source, device="cpu")

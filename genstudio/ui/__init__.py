@@ -1,1 +1,1 @@
-"""Gradio layout (`app.py`) and thin callbacks (`callbacks.py`)."""
+"""Gradio app (`app.py`), one module per tab (`tabs/`) and what tabs share (`common.py`)."""

@@ -1,0 +1,112 @@
+"""Label-conditioned: one class, every class (one named row each), the same seeds in every
+style, and blends between two classes or two styles."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+import numpy as np
+
+from genstudio.kinds import kind_of
+from genstudio.tasks import generate, images, io
+from genstudio.ui import common
+from genstudio.ui.common import chosen, load_model, optional_float, png, shown, user_errors, whole
+
+MODES = ["one class", "all classes", "all styles", "blend classes", "blend styles"]
+DEFAULT_MODELS = ("emoji-gan", "cgan-fmnist")
+
+
+@user_errors
+def conditional(model_name, label, style, mode, blend_label, blend_style, blend_weight, seed, count, truncation, background,
+                display_scale, smooth):
+    """Returns (displayed grid with recipe, raw grid for other tabs). With no class given,
+    'one class' shows every class instead (one row each)."""
+    model = load_model(model_name, "conditional")
+    seed = generate.check_seed(seed)
+    label, style = chosen(label), chosen(style) if model.styles else None
+    truncation = kind_of(model).latent_settings(optional_float(truncation)).get("truncation")
+    if mode not in MODES:
+        raise common.UserError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "one class" and label is None:
+        mode = "all classes"
+    row_names = None
+    if mode == "all classes":
+        count = whole(count, "images per class", 1, 32)
+        out = generate.sample_all_classes(model, count, seed, truncation, style=style)
+        row_names, columns = model.labels, count
+    elif mode == "all styles":
+        count = whole(count, "images per style", 1, 32)
+        out = generate.sample_all_styles(model, count, seed, label=label, truncation=truncation)
+        row_names, columns = model.styles, count
+    else:
+        count = whole(count, "number of images", 1, 256)
+        blend = dict(blend_label=chosen(blend_label), blend_weight=float(blend_weight)) if mode == "blend classes" else {}
+        if mode == "blend styles":
+            blend = dict(blend_style=chosen(blend_style), style_weight=float(blend_weight))
+        out = generate.sample(model, count, seed, label=label, style=style, truncation=truncation, **blend)
+        columns = None
+    raw = images.grid(out, columns, fill=0 if out.shape[-1] == 4 else 255)
+    recipe = io.make_recipe("conditional", model=model_name, seed=seed, n=count, label=label, style=style, mode=mode,
+                            blend_label=chosen(blend_label) if mode == "blend classes" else None,
+                            blend_style=chosen(blend_style) if mode == "blend styles" else None,
+                            blend_weight=float(blend_weight) if mode.startswith("blend") else None, truncation=truncation,
+                            background=background, display_scale=display_scale, smooth=bool(smooth))
+    picture = shown(raw, background, display_scale, smooth)
+    if row_names:
+        picture = images.label_rows(picture, list(row_names), background=0 if picture.shape[-1] == 4 else 255)
+    return png(picture, recipe), raw
+
+
+def build(conditionals: list[str]) -> SimpleNamespace:
+    with gr.Tab("Label-conditioned", id="conditional"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                model = gr.Dropdown(conditionals, value=common.first(conditionals, *DEFAULT_MODELS), label="Model")
+                with gr.Row():
+                    label = gr.Dropdown([], label="Category / class", allow_custom_value=True)
+                    style = gr.Dropdown([], label="Style", info="fixed, or drawn per image from its seed",
+                                        visible=False, allow_custom_value=True)
+                mode = gr.Radio(MODES, value="one class", label="Mode",
+                                info="all classes: one row per class; all styles: the same seeds in every style")
+                with gr.Row():
+                    blend_label = gr.Dropdown([], label="Blend towards class", allow_custom_value=True)
+                    blend_style = gr.Dropdown([], label="Blend towards style", allow_custom_value=True, visible=False)
+                weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend weight", info="0 = the first, 1 = the second")
+                seed = common.seed_input()
+                count = gr.Slider(1, 64, value=16, step=1, label="Images (per row in 'all classes' / 'all styles')")
+                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation")
+                background = common.background_input()
+                scale, smooth = common.display_inputs()
+                go = gr.Button("Generate", variant="primary", elem_id="conditional-go")
+            with gr.Column(scale=2):
+                out = gr.Image(label="Samples", format="png", type="pil", buttons=["download", "fullscreen"],
+                               elem_id="conditional-output", interactive=False)
+                with gr.Row():
+                    to_inpaint = gr.Button("Send to inpaint")
+                    to_upscale = gr.Button("Send to upscale")
+        raw = gr.State(None)  # this tab's grid at 1:1, for its send-to buttons
+        if conditionals:
+            examples = [[m, mode_, n] for m in conditionals[:3] for mode_, n in (("all classes", 6), ("all styles", 6))]
+            gr.Examples(examples, inputs=[model, mode, count], label="Try")
+
+    def pickers(name, label_value, style_value, blend_label_value, blend_style_value):
+        first = common.control_updates(name, label_value, style_value, label_all=True)
+        second = common.control_updates(name, blend_label_value, blend_style_value, label_all=True)
+        return (*first[:3], *second[:2])  # VAEs sample here at temperature 1
+
+    model.change(pickers, [model, label, style, blend_label, blend_style],
+                 [label, style, truncation, blend_label, blend_style], api_visibility="private")
+    inputs = [model, label, style, mode, blend_label, blend_style, weight, seed, count, truncation, background, scale, smooth]
+    go.click(conditional, inputs, [out, raw], api_name="conditional", concurrency_id="gpu")
+    return SimpleNamespace(model=model, label=label, style=style, mode=mode, raw=raw, out=out, to_inpaint=to_inpaint,
+                           to_upscale=to_upscale, controls=[label, style, truncation, blend_label, blend_style],
+                           pickers=pickers,
+                           restore_outputs=[model, label, style, mode, blend_label, blend_style, weight, seed, count,
+                                            truncation, background, out])
+
+
+def restore(recipe: dict) -> list:
+    """A Label-conditioned recipe's settings for `restore_outputs` (the old image is cleared)."""
+    return [recipe.get("model"), recipe.get("label"), recipe.get("style") or common.DRAWN, recipe.get("mode", "one class"),
+            recipe.get("blend_label"), recipe.get("blend_style"), recipe.get("blend_weight") or 0.5, recipe.get("seed", 0),
+            recipe.get("n", 16), recipe.get("truncation") or 0, recipe.get("background") or "white", None]

@@ -1,0 +1,94 @@
+"""Inpaint: paint over what to replace; a learned model or a classical method fills it."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+import numpy as np
+
+from genstudio.tasks import inpaint, io
+from genstudio.ui import common
+from genstudio.ui.common import UserError, load_model, png, user_errors, whole
+
+
+def editor_to_image_and_mask(editor: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """An ImageEditor value -> (background image, mask from every painted layer)."""
+    if not editor or editor.get("background") is None:
+        raise UserError("upload an image (or send one from another tab), then paint over what to replace")
+    background = io.normalize_array(np.asarray(editor["background"]))
+    if background.ndim == 3 and background.shape[2] == 4 and (background[..., 3] == 255).all():
+        background = background[..., :3]  # the editor adds an opaque alpha channel
+    mask = np.zeros(background.shape[:2], np.uint8)
+    for layer in editor.get("layers") or []:
+        layer = np.asarray(layer)
+        if layer.ndim == 3 and layer.shape[2] == 4:
+            painted = layer[..., 3] > 0
+        else:
+            painted = (layer.max(axis=2) if layer.ndim == 3 else layer) > 0
+        mask |= inpaint.mask_from_array(painted, background.shape[:2])
+    return background, mask
+
+
+def _method(name: str | None):
+    if not name:
+        raise UserError("choose a model or method")
+    return name if name in inpaint.BASELINES else load_model(name, "inpaint")
+
+
+@user_errors
+def inpaint_editor(editor, method_name, strategy, dilate, feather):
+    """The Inpaint tab: (result with recipe, mask shown, notice)."""
+    image, mask = editor_to_image_and_mask(editor)
+    return _inpaint(image, mask, method_name, strategy, dilate, feather)
+
+
+@user_errors
+def inpaint_files(image, mask, method_name, strategy="crop", dilate=0, feather=0):
+    """API form of the Inpaint tab: an image file and a mask file (white = fill), any sizes."""
+    if image is None or mask is None:
+        raise UserError("give both an image and a mask (white = fill)")
+    return _inpaint(io.read_image(image), io.read_image(mask), method_name, strategy, dilate, feather)
+
+
+def _inpaint(image, mask, method_name, strategy, dilate, feather):
+    result = inpaint.inpaint(image, mask, _method(method_name), strategy=strategy,
+                             dilate=whole(dilate, "dilate", 0, 64), feather=whole(feather, "feather", 0, 64))
+    if result.notice:
+        gr.Info(result.notice)
+    recipe = io.make_recipe("inpaint", model=method_name, strategy=strategy, dilate=int(dilate), feather=int(feather))
+    return png(result.image, recipe), png(result.mask, recipe), result.notice or "Done: only the painted area changed."
+
+
+def build(inpainters: list[str]) -> SimpleNamespace:
+    with gr.Tab("Inpaint", id="inpaint"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                editor = gr.ImageEditor(label="Paint over what to replace", type="numpy", image_mode="RGB", format="png",
+                                        brush=gr.Brush(default_size=24, colors=["#ff00ff"], color_mode="fixed"),
+                                        eraser=gr.Eraser(default_size=24), transforms=(), layers=False,
+                                        sources=("upload", "clipboard"), height=520, elem_id="inpaint-editor")
+                method = gr.Dropdown(inpainters, value=common.first(inpainters, "inpaint-photo"), label="Model or method")
+                strategy = gr.Radio(["crop", "whole"], value="crop", label="Large images",
+                                    info="crop: work around the painted area at full resolution; whole: the whole image, reduced")
+                with gr.Row():
+                    dilate = gr.Slider(0, 32, value=0, step=1, label="Dilate mask (px)")
+                    feather = gr.Slider(0, 32, value=0, step=1, label="Feather edge (px)")
+                go = gr.Button("Inpaint", variant="primary", elem_id="inpaint-go")
+                gr.Examples(sorted(str(p) for p in (common.assets() / "photos").glob("*.png")), inputs=editor,
+                            label="Example photos")
+            with gr.Column(scale=1):
+                out = gr.Image(label="Result", format="png", type="pil", buttons=["download", "fullscreen"],
+                               elem_id="inpaint-output", interactive=False)
+                mask = gr.Image(label="Mask used (white = filled)", format="png", type="pil", height=200, interactive=False)
+                note = gr.Markdown()
+                to_upscale = gr.Button("Send result to upscale")
+        with gr.Row(visible=False):  # the API form: an image file and a mask file (white = fill)
+            api_image = gr.Image(type="filepath", label="image")
+            api_mask = gr.Image(type="filepath", label="mask")
+            api_go = gr.Button("inpaint (API)")
+
+    go.click(inpaint_editor, [editor, method, strategy, dilate, feather], [out, mask, note],
+             api_name="inpaint_editor", concurrency_id="gpu")
+    api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather], [out, mask, note],
+                 api_name="inpaint", concurrency_id="gpu")
+    return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale)

@@ -1,0 +1,76 @@
+"""Sample: grids from unconditional and conditional generators (a conditional model draws a
+category and a style per image from the seed unless the user fixes them)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from genstudio.kinds import kind_of
+from genstudio.tasks import generate, images, io
+from genstudio.ui import common
+from genstudio.ui.common import chosen, load_model, optional_float, png, shown, user_errors, whole
+
+DEFAULT_MODELS = ("emoji-gan", "gan-fmnist")
+
+
+@user_errors
+def sample(model_name, seed, count, label, style, truncation, temperature, background, display_scale, smooth):
+    """Returns (displayed grid with recipe, raw grid for other tabs, seeds text)."""
+    model = load_model(model_name, "sample", "conditional")
+    count = whole(count, "number of images", 1, 256)
+    seed = generate.check_seed(seed)
+    latent = kind_of(model).latent_settings(optional_float(truncation), temperature)
+    label = chosen(label) if model.task == "conditional" else None
+    style = chosen(style) if model.styles else None
+    out = generate.sample(model, count, seed, label=label, style=style, **latent)
+    raw = images.grid(out, fill=0 if out.shape[-1] == 4 else 255)
+    recipe = io.make_recipe("sample", model=model_name, seed=seed, n=count, label=label, style=style, **latent,
+                            background=background, display_scale=display_scale, smooth=bool(smooth))
+    return png(shown(raw, background, display_scale, smooth), recipe), raw, f"{seed}-{seed + count - 1}" if count > 1 else str(seed)
+
+
+def build(generators: list[str]) -> SimpleNamespace:
+    with gr.Tab("Sample", id="sample"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                model = gr.Dropdown(generators, value=common.first(generators, *DEFAULT_MODELS), label="Model")
+                label = gr.Dropdown([], label="Category / class", info="fix it, or let each image's seed draw one",
+                                    visible=False, allow_custom_value=True)
+                style = gr.Dropdown([], label="Style", info="the emoji vendor's drawing style", visible=False,
+                                    allow_custom_value=True)
+                seed = common.seed_input()
+                count = gr.Slider(1, 64, value=16, step=1, label="Number of images")
+                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation")
+                temperature = gr.Slider(0.1, 2, value=1, step=0.05, label="Temperature", visible=False)
+                background = common.background_input()
+                scale, smooth = common.display_inputs()
+                go = gr.Button("Generate", variant="primary", elem_id="sample-go")
+            with gr.Column(scale=2):
+                out = gr.Image(label="Samples (PNG carries its recipe)", format="png", type="pil",
+                               buttons=["download", "fullscreen"], elem_id="sample-output", interactive=False)
+                seeds = gr.Textbox(label="Seeds of these images", interactive=False)
+                with gr.Row():
+                    to_inpaint = gr.Button("Send to inpaint")
+                    to_upscale = gr.Button("Send to upscale")
+                    to_walk = gr.Button("Walk from these seeds")
+        raw = gr.State(None)  # this tab's grid at 1:1, for its send-to buttons
+        if generators:
+            examples = [[m, seed_, 16, trunc] for m in generators[:3] for seed_, trunc in ((0, 0), (1000, 0.7))]
+            gr.Examples(examples, inputs=[model, seed, count, truncation], label="Try")
+
+    controls = [label, style, truncation, temperature]
+    model.change(common.control_updates, [model, label, style], controls, api_visibility="private")
+    inputs = [model, seed, count, label, style, truncation, temperature, background, scale, smooth]
+    go.click(sample, inputs, [out, raw, seeds], api_name="sample", concurrency_id="gpu")
+    return SimpleNamespace(model=model, label=label, style=style, seed=seed, count=count, truncation=truncation,
+                           temperature=temperature, background=background, controls=controls, raw=raw, seeds=seeds,
+                           out=out, to_inpaint=to_inpaint, to_upscale=to_upscale, to_walk=to_walk,
+                           restore_outputs=[model, seed, count, label, style, truncation, temperature, background, out])
+
+
+def restore(recipe: dict) -> list:
+    """A Sample recipe's settings for `restore_outputs` (the old image is cleared)."""
+    return [recipe.get("model"), recipe.get("seed", 0), recipe.get("n", 16),
+            recipe.get("label") or common.DRAWN, recipe.get("style") or common.DRAWN,
+            recipe.get("truncation") or 0, recipe.get("temperature") or 1.0, recipe.get("background") or "white", None]

@@ -1,0 +1,120 @@
+"""Latent walk: looping videos through a generator's latent, class and style space."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+
+from genstudio.kinds import kind_of
+from genstudio.limits import Limits
+from genstudio.tasks import generate, io, walk
+from genstudio.ui import common
+from genstudio.ui.common import load_model, optional_float, user_errors, whole
+
+DEFAULT_MODELS = ("emoji-gan", "gan-fmnist")
+VIDEO_BACKGROUNDS = {"white": 255, "black": 0}  # a video has no alpha
+
+
+def walk_dir() -> Path:
+    """Videos live in one temp folder; files older than an hour are pruned on each request."""
+    folder = Path(tempfile.gettempdir()) / "genstudio-walks"
+    folder.mkdir(exist_ok=True)
+    for old in folder.iterdir():
+        if time.time() - old.stat().st_mtime > 3600:
+            old.unlink(missing_ok=True)
+    return folder
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [x.strip() for x in (text or "").split(",") if x.strip()] or None
+
+
+@user_errors
+def latent_walk(model_name, seeds_text, labels_text, styles_text, frames_per_transition, fps, interpolation, loop, grid_cols,
+                grid_rows, display_size, resize, truncation, background, progress=gr.Progress()):
+    """Returns (mp4 path, recipe JSON path)."""
+    limits = Limits.from_env()
+    model = load_model(model_name, "sample", "conditional")
+    seeds = generate.parse_seeds(seeds_text or "", limit=64)
+    labels, styles = _names(labels_text), _names(styles_text)
+    resize_with = resize if resize in ("nearest", "smooth") else load_model(resize, "upscale")
+    fpt = whole(frames_per_transition, "frames per transition", 1, limits.max_frames)
+    truncation = kind_of(model).latent_settings(optional_float(truncation)).get("truncation")
+    if background not in VIDEO_BACKGROUNDS:
+        raise common.UserError(f"a video's background is white or black, got {background!r}")
+    progress(0, desc="rendering frames")
+    grid_size = (whole(grid_cols, "grid columns", 1, limits.max_grid), whole(grid_rows, "grid rows", 1, limits.max_grid))
+    frames = walk.walk_frames(model, seeds, fpt, labels=labels, styles=styles, interpolation=interpolation, loop=bool(loop),
+                              truncation=truncation, grid_size=grid_size,
+                              display_size=whole(display_size, "display size", 16, limits.max_display), resize=resize_with,
+                              limits=limits, progress=lambda f, d: progress(f, desc=d),
+                              background=VIDEO_BACKGROUNDS[background])
+    progress(0.85, desc="encoding H.264")
+    recipe = io.make_recipe("walk", model=model_name, seeds=seeds_text, labels=labels, styles=styles, frames_per_transition=fpt,
+                            fps=int(fps), loop=bool(loop), interpolation=interpolation, grid=list(grid_size),
+                            size=int(display_size), resize=resize, truncation=truncation, background=background)
+    path = walk_dir() / f"walk-{model_name}-{time.time_ns()}.mp4"
+    written = walk.encode_video(frames, path, whole(fps, "fps", 1, limits.max_fps), recipe, limits=limits)
+    progress(1.0, desc="done")
+    return str(written[0]), str(written[1])
+
+
+def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
+    from genstudio import registry
+
+    with gr.Tab("Latent walk", id="walk"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                model = gr.Dropdown(generators, value=common.first(generators, *DEFAULT_MODELS), label="Model")
+                seeds = gr.Textbox("1,5,9-12", label="Seeds (keyframes)", info="a list or ranges; one seed holds the latent still",
+                                   elem_id="walk-seeds")
+                labels = gr.Textbox("", label="Classes (conditional models)",
+                                    info="names or indices per keyframe, e.g. 'Food & Drink, Animals & Nature'; empty: a tour of every class")
+                styles = gr.Textbox("", label="Styles (style models)",
+                                    info="e.g. 'noto, twemoji, fluent' morphs one emoji between styles; one holds it; empty: the first seed's")
+                with gr.Row():
+                    fpt = gr.Slider(1, 120, value=24, step=1, label="Frames per transition")
+                    fps = gr.Slider(1, 60, value=24, step=1, label="fps")
+                with gr.Row():
+                    interpolation = gr.Radio(["spherical", "linear"], value="spherical", label="Interpolation")
+                    loop = gr.Checkbox(True, label="Loop")
+                with gr.Row():
+                    cols = gr.Slider(1, 4, value=1, step=1, label="Grid columns")
+                    rows = gr.Slider(1, 4, value=1, step=1, label="Grid rows")
+                with gr.Row():
+                    size = gr.Slider(64, 1024, value=256, step=32, label="Display size (px)")
+                    resize = gr.Dropdown(["nearest", "smooth"] + upscalers, value="smooth", label="Enlarge with")
+                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation (GAN; 0 = off)")
+                background = gr.Radio(list(VIDEO_BACKGROUNDS), value="white", label="Background",
+                                      info="behind transparent images; a video has no alpha")
+                go = gr.Button("Generate video", variant="primary", elem_id="walk-go")
+            with gr.Column(scale=2):
+                video = gr.Video(label="Walk (H.264 mp4, loops)", interactive=False, autoplay=True, loop=True,
+                                 buttons=["download"], elem_id="walk-video")
+                recipe = gr.File(label="Recipe (JSON)", interactive=False)
+        styled = [m for m in generators if registry.inspect(m).styles]
+        examples = ([[m, "3", "Food & Drink", "noto, twemoji, fluent", 1, 1] for m in styled][:1]
+                    + [[m, "1,2", "", "", 1, 1] for m in generators if registry.inspect(m).task == "conditional"][:1]
+                    + [[m, "1,5,9-12", "", "", 1, 1] for m in generators if registry.inspect(m).task == "sample"][:1]
+                    + [[m, "0-3", "", "", 3, 3] for m in generators][:1])
+        if examples:
+            gr.Examples(examples, inputs=[model, seeds, labels, styles, cols, rows], label="Try")
+
+    inputs = [model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size, resize, truncation, background]
+    go.click(latent_walk, inputs, [video, recipe], api_name="walk", concurrency_id="video", concurrency_limit=1)
+    return SimpleNamespace(model=model, seeds=seeds, labels=labels, styles=styles,
+                           restore_outputs=[model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size,
+                                            resize, truncation, background, video])
+
+
+def restore(recipe: dict) -> list:
+    """A walk recipe's settings for `restore_outputs`: every setting it records; the old video is cleared."""
+    join = lambda values: ", ".join(map(str, values)) if values else ""
+    grid = recipe.get("grid") or [1, 1]
+    return [recipe.get("model"), recipe.get("seeds"), join(recipe.get("labels")), join(recipe.get("styles")),
+            recipe.get("frames_per_transition", 24), recipe.get("fps", 24), recipe.get("interpolation", "spherical"),
+            recipe.get("loop", True), grid[0], grid[1], recipe.get("size", 256), recipe.get("resize", "smooth"),
+            recipe.get("truncation") or 0, recipe.get("background") or "white", None]
