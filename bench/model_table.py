@@ -15,12 +15,20 @@ def figures(card: dict) -> str:
     m = card.get("metrics", {})
     task = card["task"]
     if task == "classify":
-        return f"test accuracy {m.get('test_accuracy')}"
+        style = f", style {m['test_style_accuracy']}" if "test_style_accuracy" in m else ""
+        return f"held-out test accuracy {m.get('test_accuracy')}{style}"
+    if task in ("sample", "conditional") and "fd_real_floor" in m:  # emoji: accuracy, FD beside its floor, copies
+        return (f"category accuracy **{m['category_accuracy']}**, style accuracy **{m['style_accuracy']}** "
+                f"(real held-out emoji: {m['real_test_category_accuracy']} / {m['real_test_style_accuracy']}); "
+                f"FD **{m['fd_classifier_features']}** = **{m['fd_ratio_to_floor']}x** the real-data floor {m['fd_real_floor']} "
+                f"(real emoji shifted 4 px: {m['fd_real_shifted_4px']}); copy rate {m['copy_rate']}")
     if task in ("sample", "conditional"):
         parts = []
         if "class_accuracy" in m:
             parts.append(f"class accuracy **{m['class_accuracy']}** (real test images: {m['real_test_accuracy']})")
-        parts.append(f"FD **{m.get('fd_classifier_features')}** (real-data floor {m.get('real_fd_train_vs_test')})")
+        fd, floor = m.get("fd_classifier_features"), m.get("real_fd_train_vs_test")
+        ratio = f" = **{fd / floor:.0f}x** the" if fd and floor else ", the"
+        parts.append(f"FD **{fd}**{ratio} real-data floor {floor}")
         parts.append(f"class coverage {m.get('class_coverage_entropy')} (ln 10 = 2.303)")
         if "test_recon_bce_per_image" in m:
             parts.append(f"test reconstruction BCE {m['test_recon_bce_per_image']} nats/image, MSE {m['test_recon_mse_per_pixel']}/pixel")
@@ -51,14 +59,11 @@ def main() -> None:
         picture = f"![{info.name}](assets/models/{info.name}.png)" if pic.exists() else ""
         params = registry.parameter_count(info.name) / 1e6
         trained = f"{p.get('steps')} steps, {p.get('wall_time_minutes')} min"
-        if p.get("init_from"):  # a later stage: its cost includes every stage it started from
-            stages, total, name = [], p["wall_time_minutes"], p["init_from"]["model"]
-            while name:
-                earlier = registry.inspect(name).card["provenance"]
-                stages.append(f"`{name}`")
-                total += earlier["wall_time_minutes"]
-                name = (earlier.get("init_from") or {}).get("model")
-            trained += f" after {' after '.join(stages)}: {round(total, 1)} min in all"
+        stages = info.card.get("stages") or []
+        if stages:  # its cost includes every stage it was made from
+            total = (p.get("wall_time_minutes") or 0) + sum(stage.get("wall_time_minutes") or 0 for stage in stages)
+            names = " + ".join(f"`{stage['model']}` ({stage.get('steps')} steps, {stage.get('wall_time_minutes')} min)" for stage in stages)
+            trained = (f"{names} + this stage ({trained})" if p.get("steps") else names) + f": {round(total, 1)} CPU-min in all"
         print(f"| `{info.name}` | {info.task} | {info.card.get('description', '')} {params:.2f} M parameters; {info.card.get('dataset')} "
               f"| {trained} | {figures(info.card)} | {picture} |")
 

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from genstudio import paths
 from genstudio.errors import ModelUnavailableError, UnknownModelError, UserError
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {}
@@ -58,9 +59,8 @@ def _import_architectures() -> None:
 
 
 def checkpoint_dir() -> Path:
-    """`GENSTUDIO_CHECKPOINTS`, else the repository's `checkpoints/`."""
-    env = os.environ.get("GENSTUDIO_CHECKPOINTS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "checkpoints"
+    """`GENSTUDIO_CHECKPOINTS`, else the shipped `checkpoints/` (see genstudio.paths)."""
+    return paths.checkpoints()
 
 
 def checkpoint_path(name: str, directory: Path | None = None) -> Path:

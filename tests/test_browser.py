@@ -60,22 +60,44 @@ def _image_src(page, selector) -> str:
     return img.get_attribute("src")
 
 
-def test_sample_tab(page):
+def _pick(page, label: str, option: str):
+    """Choose `option` in the visible dropdown labelled `label`."""
+    box = page.get_by_label(label, exact=True).locator("visible=true").first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _src_changes(page, selector, before):
+    page.wait_for_function(f"s => document.querySelector('{selector} img') && document.querySelector('{selector} img').src !== s",
+                           arg=before)
+    return page.locator(f"{selector} img").first.get_attribute("src")
+
+
+def test_sample_tab_with_emoji_style_and_background(page):
     _tab(page, "Sample")
     page.click("#sample-go")
     first = _image_src(page, "#sample-output")
     page.get_by_role("spinbutton", name="Seed").first.fill("123")
+    # the default model is the emoji GAN: category and style pickers are shown, the VAE's temperature is not
+    _pick(page, "Category / class", "Food & Drink")
+    _pick(page, "Style", "twemoji")
+    assert not page.get_by_label("Temperature").first.is_visible()
+    page.get_by_role("radio", name="checkerboard").first.check()
     page.click("#sample-go")
-    page.wait_for_function("s => document.querySelector('#sample-output img').src !== s", arg=first)
+    _src_changes(page, "#sample-output", first)
     _shot(page, "tab-sample")
 
 
-def test_conditional_tab(page):
+def test_conditional_tab_all_styles(page):
     _tab(page, "Label-conditioned")
     page.get_by_role("radio", name="all classes").check()
     page.click("#conditional-go")
-    _image_src(page, "#conditional-output")
+    first = _image_src(page, "#conditional-output")
     _shot(page, "tab-conditional")
+    page.get_by_role("radio", name="all styles").check()
+    page.click("#conditional-go")
+    _src_changes(page, "#conditional-output", first)
+    _shot(page, "tab-conditional-styles")
 
 
 def test_inpaint_tab_with_painted_stroke(page):
@@ -112,6 +134,9 @@ def test_upscale_tab(page):
 def test_walk_tab(page):
     _tab(page, "Latent walk")
     page.get_by_role("spinbutton", name="number input for Frames per transition").fill("8")
+    page.get_by_label("Seeds (keyframes)").fill("3")
+    page.get_by_label("Classes (conditional models)").fill("Food & Drink")
+    page.get_by_label("Styles (style models)").fill("noto, twemoji, fluent")  # a style morph of one emoji
     page.click("#walk-go")
     video = page.locator("#walk-video video").first
     video.wait_for(state="attached")
@@ -133,6 +158,9 @@ def test_flow_between_tabs(page, tmp_path):
     seeds = page.get_by_label("Seeds of these images").input_value()
     page.get_by_role("button", name="Walk from these seeds").click()
     page.wait_for_function("s => [...document.querySelectorAll('textarea')].some(t => t.value === s && t.closest('#walk-seeds'))", arg=seeds)
+    # the class fixed in the Sample tab travels with the seeds (a conditional walk needs it)
+    assert page.get_by_label("Classes (conditional models)").input_value() == "Food & Drink"
+    assert page.get_by_label("Styles (style models)").input_value() == "twemoji"
 
 
 def test_recipe_tab_restores_settings(page, tmp_path):
@@ -147,6 +175,14 @@ def test_recipe_tab_restores_settings(page, tmp_path):
     page.wait_for_function("() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '4242')")
     page.get_by_role("tab", name="Sample", exact=True, selected=True).wait_for()
     _shot(page, "tab-recipe")
+    # a Label-conditioned recipe goes back to its own tab, with its mode
+    save_png(np.zeros((28, 28), np.uint8), tmp_path / "classes.png", {"task": "conditional", "model": "cgan-fmnist", "seed": 3131,
+                                                                         "n": 4, "mode": "all classes"})
+    _tab(page, "Recipe")
+    page.locator("#recipe-file input[type=file]").first.set_input_files(str(tmp_path / "classes.png"))
+    page.get_by_role("tab", name="Label-conditioned", exact=True, selected=True).wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '3131')")
+    assert page.get_by_role("radio", name="all classes").is_checked()
 
 
 def test_models_tab(page):

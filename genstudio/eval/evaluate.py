@@ -8,7 +8,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from genstudio import data, registry
+from genstudio import data, paths, registry
 from genstudio.errors import UserError
 from genstudio.eval.metrics import class_coverage, copy_rate, frechet_distance, psnr, sr_scores, ssim
 from genstudio.masks import BANDS, random_mask
@@ -313,7 +313,7 @@ def _save_picture(model: LoadedModel) -> None:
 
     picture = example_picture(model)
     if picture is not None:
-        folder = Path(__file__).resolve().parent.parent.parent / "assets" / "models"
+        folder = paths.assets() / "models"
         folder.mkdir(parents=True, exist_ok=True)
         save_png(picture, folder / f"{model.name}.png", {"model": model.name, "task": "example"})
 

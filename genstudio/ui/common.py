@@ -14,7 +14,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from genstudio import registry
+from genstudio import paths, registry
 from genstudio.errors import UserError
 from genstudio.kinds import LATENT_CONTROLS, kind_of
 from genstudio.tasks import generate, images, io
@@ -27,8 +27,8 @@ BACKGROUND_HELP = "behind transparent images (emoji); transparent keeps the alph
 
 
 def assets() -> Path:
-    """The app's pictures (example photos, model sheets): the repository's assets/, resolved here only."""
-    return Path(__file__).resolve().parent.parent.parent / "assets"
+    """The app's pictures (example photos, model sheets)."""
+    return paths.assets()
 
 
 def user_errors(fn):
