@@ -50,7 +50,7 @@ def test_no_label_draws_one_per_image_from_its_seed(tiny):
     model = tiny("tiny-cgan")
     grid_images = generate.sample(model, 6, seed=20)
     assert np.array_equal(grid_images, generate.sample(model, 6, seed=20))
-    drawn = [generate.seeded_choice(s, 10, 1) for s in range(20, 26)]
+    drawn = [generate.seeded_choice(s, 10, generate.LABEL_STREAM) for s in range(20, 26)]
     assert len(set(drawn)) > 1  # not one class for every image
     for i, label in enumerate(drawn):
         assert np.array_equal(grid_images[i], generate.sample(model, 1, seed=20 + i, label=label)[0])
@@ -66,7 +66,7 @@ def test_styles_by_index_and_name_and_alpha_kept(tiny):
     assert not np.array_equal(by_name, generate.sample(model, 3, seed=1, label=3, style="noto"))
     drawn = generate.sample(model, 4, seed=5)  # category and style drawn per image from the seed
     for i in range(4):
-        label, style = generate.seeded_choice(5 + i, 9, 1), generate.seeded_choice(5 + i, 3, 2)
+        label, style = generate.seeded_choice(5 + i, 9, generate.LABEL_STREAM), generate.seeded_choice(5 + i, 3, generate.STYLE_STREAM)
         assert np.array_equal(drawn[i], generate.sample(model, 1, seed=5 + i, label=label, style=style)[0])
 
 

@@ -135,10 +135,29 @@ def label_weights(model: LoadedModel, labels: list[int], blend_with: int | None 
     return one_hot_weights(len(model.labels), labels, blend_with, weight)
 
 
+LABEL_STREAM, STYLE_STREAM = 1, 2  # a seed's random streams beside its latent's
+
+
 def seeded_choice(seed: int, k: int, stream: int) -> int:
     """A class or style drawn from a seed (its own stream, apart from the latent's), so
     a seed still names one image when the user does not fix them."""
     return int(np.random.default_rng([check_seed(seed), stream]).integers(k))
+
+
+def per_seed(seeds: list[int], fixed: int | None, k: int, stream: int) -> list[int]:
+    """The fixed index for every seed, or one drawn from each seed."""
+    return [fixed] * len(seeds) if fixed is not None else [seeded_choice(s, k, stream) for s in seeds]
+
+
+def _label_index(model: LoadedModel, label) -> int | None:
+    return resolve_label(model, label) if label is not None else None
+
+
+def _style_index(model: LoadedModel, style) -> int | None:
+    """A style model's style (or None: drawn); a model without styles refuses any style."""
+    if style is not None or model.styles:
+        return resolve_style(model, style) if style is not None else None
+    return None
 
 
 @torch.no_grad()
@@ -183,18 +202,14 @@ def sample(model: LoadedModel, n: int, seed: int, label=None, truncation: float 
     seeds = list(range(seed, seed + n))
     z = latents(seeds, model.net.latent_dim, truncation) * temperature
     weights = style_weights = None
+    label_index, other_label = _label_index(model, label), _label_index(model, blend_label)
+    style_index, other_style = _style_index(model, style), _style_index(model, blend_style)
     if model.task == "conditional":
-        labels = [resolve_label(model, label)] * n if label is not None else [seeded_choice(s, len(model.labels), 1) for s in seeds]
-        other = resolve_label(model, blend_label) if blend_label is not None else None
-        weights = label_weights(model, labels, other, blend_weight)
-    elif label is not None:
-        resolve_label(model, label)  # raises: unconditional models take no label
+        labels = per_seed(seeds, label_index, len(model.labels), LABEL_STREAM)
+        weights = label_weights(model, labels, other_label, blend_weight)
     if model.styles:
-        styles = [resolve_style(model, style)] * n if style is not None else [seeded_choice(s, len(model.styles), 2) for s in seeds]
-        other = resolve_style(model, blend_style) if blend_style is not None else None
-        style_weights = one_hot_weights(len(model.styles), styles, other, style_weight)
-    elif style is not None or blend_style is not None:
-        resolve_style(model, style)  # raises: the model has no styles
+        styles = per_seed(seeds, style_index, len(model.styles), STYLE_STREAM)
+        style_weights = one_hot_weights(len(model.styles), styles, other_style, style_weight)
     return render(model, z, weights, style_weights)
 
 
@@ -206,17 +221,11 @@ def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation
         raise UserError(f"model {model.name!r} is unconditional; 'all classes' needs a conditional model")
     if not 1 <= per_class <= 32:
         raise UserError("images per class must be 1-32")
-    seed = check_seed(seed)
-    k = len(model.labels)
-    seeds = list(range(seed, seed + per_class))
+    seeds, k = list(range(check_seed(seed), check_seed(seed) + per_class)), len(model.labels)
+    style_index = _style_index(model, style)
     z = latents(seeds, model.net.latent_dim, truncation).repeat(k, 1)
     weights = label_weights(model, [c for c in range(k) for _ in range(per_class)])
-    style_weights = None
-    if model.styles:
-        column_styles = [resolve_style(model, style)] * per_class if style is not None else [seeded_choice(s, len(model.styles), 2) for s in seeds]
-        style_weights = one_hot_weights(len(model.styles), column_styles * k)
-    elif style is not None:
-        resolve_style(model, style)
+    style_weights = one_hot_weights(len(model.styles), per_seed(seeds, style_index, len(model.styles), STYLE_STREAM) * k) if model.styles else None
     return render(model, z, weights, style_weights)
 
 
@@ -226,9 +235,7 @@ def sample_all_styles(model: LoadedModel, per_style: int, seed: int, label=None,
         raise UserError(f"model {model.name!r} has no styles; 'all styles' needs a style-conditional model")
     if not 1 <= per_style <= 32:
         raise UserError("images per style must be 1-32")
-    seed = check_seed(seed)
-    s = len(model.styles)
-    seeds = list(range(seed, seed + per_style))
+    seeds, s = list(range(check_seed(seed), check_seed(seed) + per_style)), len(model.styles)
     z = latents(seeds, model.net.latent_dim, truncation).repeat(s, 1)
-    labels = [resolve_label(model, label)] * per_style if label is not None else [seeded_choice(x, len(model.labels), 1) for x in seeds]
+    labels = per_seed(seeds, _label_index(model, label), len(model.labels), LABEL_STREAM)
     return render(model, z, label_weights(model, labels * s), one_hot_weights(s, [i for i in range(s) for _ in range(per_style)]))

@@ -86,7 +86,7 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
         seeds = [seeds[i % len(seeds)] for i in range(max(len(seeds), len(label_ids)))]
     style_ids = [resolve_style(model, s) for s in styles] if styles else []
     if model.styles and not style_ids:
-        style_ids = [seeded_choice(seeds[0], len(model.styles), 2)]
+        style_ids = [seeded_choice(seeds[0], len(model.styles), STYLE_STREAM)]
     k = max(len(seeds), len(label_ids), len(style_ids))
     for name, values in (("seeds", seeds), ("labels", label_ids), ("styles", style_ids)):
         if len(values) not in (0, 1, k):
