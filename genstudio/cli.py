@@ -275,9 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"genstudio {args.command}: error: {message}", file=sys.stderr)
+    except UserError as exc:  # bad input: one line; anything else is a bug and keeps its traceback
+        print(f"genstudio {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -24,10 +24,10 @@ import torch
 from torch import nn
 
 from genstudio import paths
+from genstudio.card import check_card
 from genstudio.errors import ModelUnavailableError, UnknownModelError, UserError
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {}
-TASKS = ("sample", "conditional", "inpaint", "upscale", "classify")
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MANIFEST = "MANIFEST.json"
 SUFFIX = ".safetensors"
@@ -200,8 +200,7 @@ def write_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: 
     """Write `net` with its description atomically (a run's file: no manifest entry)."""
     from safetensors.torch import save
 
-    if card.get("task") not in TASKS:
-        raise UserError(f"card task must be one of {TASKS}, got {card.get('task')!r}")
+    card = check_card(card)
     state = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     meta = {"genstudio": json.dumps({"arch": arch, "kwargs": kwargs, "card": card})}
     _atomic_write_bytes(Path(path), save(state, metadata=meta))
@@ -240,7 +239,9 @@ def _read_header(path: Path) -> dict[str, Any]:
         meta = f.metadata() or {}
     if "genstudio" not in meta:
         raise UserError("file has no genstudio metadata")
-    return json.loads(meta["genstudio"])
+    header = json.loads(meta["genstudio"])
+    header["card"] = check_card(header.get("card"))
+    return header
 
 
 def inspect(name: str) -> ModelInfo:
@@ -335,7 +336,7 @@ def _rewrite(source: Path, target: Path, changes: dict[str, Any]) -> None:
 
     header = _read_header(source)
     state = read_tensors(str(source))
-    meta = {"genstudio": json.dumps({**header, "card": _merged(header["card"], changes)})}
+    meta = {"genstudio": json.dumps({**header, "card": check_card(_merged(header["card"], changes))})}
     _atomic_write_bytes(target, save(state, metadata=meta))
     _write_manifest_entry(target)
     clear_cache()

@@ -157,3 +157,41 @@ def test_bad_checkpoint_shown_in_models_tab_and_cli_while_others_work(tmp_path, 
     out = subprocess.run([sys.executable, "-m", "genstudio", "models"], capture_output=True, text=True, timeout=120,
                          env={**__import__("os").environ})
     assert "tiny-cgan" in out.stdout and "UNAVAILABLE" in out.stdout and out.returncode == 0
+
+
+def test_cards_are_typed_and_versioned(tmp_path):
+    from genstudio.errors import UserError
+
+    net = registry.build("edsr", {"scale": 2, "width": 4, "blocks": 1})
+    card = {"task": "upscale", "channels": 3, "scale": 2, "metrics": {}}  # a version-1 card: no version field
+    path = registry.write_checkpoint(tmp_path / "old.safetensors", net, "edsr", {"scale": 2, "width": 4, "blocks": 1}, card)
+    read = registry.inspect_file(path).card
+    assert read["version"] == 2 and read["styles"] is None and read["stages"] == []
+    with pytest.raises(UserError, match="unknown field 'colour'"):
+        registry.write_checkpoint(tmp_path / "bad.safetensors", net, "edsr", {"scale": 2}, {**card, "colour": "red"})
+    with pytest.raises(UserError, match="card field 'scale' must be"):
+        registry.write_checkpoint(tmp_path / "bad.safetensors", net, "edsr", {"scale": 2}, {**card, "scale": "two"})
+    with pytest.raises(UserError, match="card task must be one of"):
+        registry.write_checkpoint(tmp_path / "bad.safetensors", net, "edsr", {"scale": 2}, {**card, "task": "dream"})
+
+
+def test_a_bug_shows_internal_error_with_an_id_that_is_in_the_log(tiny, monkeypatch, caplog):
+    import re
+
+    import gradio as gr
+
+    from genstudio.tasks import generate
+    from genstudio.ui.tabs import sample
+
+    def broken(*args, **kwargs):
+        return 1 / 0
+
+    monkeypatch.setattr(generate, "sample", broken)
+    with caplog.at_level("ERROR", logger="genstudio.ui"), pytest.raises(gr.Error) as raised:
+        sample.sample("tiny-gan", 0, 4, None, None, 0, 1, "white", 1, False)
+    error_id = re.search(r"internal error \(id ([0-9a-f]{8})\)", str(raised.value.message)).group(1)
+    assert "ZeroDivisionError" not in raised.value.message  # the user is not shown the bug's text
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert logged and logged[0].exc_info[0] is ZeroDivisionError  # the traceback is in the log under that id
+    with pytest.raises(gr.Error, match="seed must be a whole number"):  # bad input still reads as itself
+        sample.sample("tiny-gan", -1, 4, None, None, 0, 1, "white", 1, False)

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from genstudio import data, registry
+from genstudio.card import Card
 from genstudio.errors import UserError
 from genstudio.masks import random_mask
 from genstudio.tasks.images import composite, grid, to_uint8
@@ -87,16 +88,9 @@ class _LabelledImages(Family):
             yield self.images[idx].float() / 255, conds
 
     def base_card(self, task: str) -> dict[str, Any]:
-        return {
-            "task": task,
-            "dataset": self.data_cfg.dataset,
-            "labels": self.label_names if task in ("conditional", "classify") else None,
-            "image_size": self.image_size,
-            "channels": self.channels,
-            "scale": None,
-            "metrics": {},
-            "description": self.cfg.description,
-        }
+        return Card(task=task, dataset=self.data_cfg.dataset,
+                    labels=self.label_names if task in ("conditional", "classify") else None,
+                    image_size=self.image_size, channels=self.channels, description=self.cfg.description).to_dict()
 
 
 def diff_augment(x: torch.Tensor, policy: tuple[str, ...], generator: torch.Generator) -> torch.Tensor:
@@ -439,11 +433,10 @@ class SRFamily(Family):
 
     def card(self):
         if self.emoji:
-            return {"task": "upscale", "dataset": "emoji (premultiplied RGBA)", "labels": None, "image_size": 32,
-                    "channels": 4, "scale": self.scale, "metrics": {}, "description": self.cfg.description,
-                    "credits": data.EMOJI_CREDITS}
-        return {"task": "upscale", "dataset": "T91 + BSD200 (291 images)", "labels": None, "image_size": None,
-                "channels": 3, "scale": self.scale, "metrics": {}, "description": self.cfg.description}
+            return Card(task="upscale", dataset="emoji (premultiplied RGBA)", image_size=32, channels=4, scale=self.scale,
+                        description=self.cfg.description, credits=data.EMOJI_CREDITS).to_dict()
+        return Card(task="upscale", dataset="T91 + BSD200 (291 images)", channels=3, scale=self.scale,
+                    description=self.cfg.description).to_dict()
 
 
 class InpaintFamily(Family):
@@ -512,9 +505,8 @@ class InpaintFamily(Family):
     def card(self):
         dataset = self.data_cfg.dataset or "T91 + BSD200 crops"
         channels = 1 if self.photos is None else 3
-        return {"task": "inpaint", "dataset": dataset, "labels": None, "image_size": self.crop if self.photos is None else None,
-                "channels": channels, "scale": None, "metrics": {}, "prefill": "telea",
-                "description": self.cfg.description}
+        return Card(task="inpaint", dataset=dataset, image_size=self.crop if self.photos is None else None, channels=channels,
+                    prefill="telea", description=self.cfg.description).to_dict()
 
 
 class CascadeFamily(Family):

@@ -1,0 +1,75 @@
+"""A checkpoint's card: what a model is, typed and versioned, checked on every read and write.
+
+Version 1 cards (before styles, credits and stages existed) read as version 2 with those
+fields empty. An unknown field or a wrong type is refused with the field's name, so a
+card can only say what this schema knows how to show.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from genstudio.errors import UserError
+
+CARD_VERSION = 2
+TASKS = ("sample", "conditional", "inpaint", "upscale", "classify")
+
+
+@dataclass
+class Card:
+    task: str  # one of TASKS
+    dataset: str | None = None
+    labels: list[str] | None = None  # class names, for conditional models and classifiers
+    styles: list[str] | None = None  # a second label group (emoji vendor styles)
+    image_size: int | None = None  # side of generated / expected images; None = any size
+    channels: int | None = None  # 4 = premultiplied RGBA inside the model, straight RGBA out
+    scale: int | None = None  # super-resolution factor
+    prefill: str | None = None  # inpainting: the classical fill the net refines
+    description: str = ""
+    credits: str | None = None  # required attribution of the training data
+    split: str | None = None  # which part of the data it was trained on, when not all
+    metrics: dict[str, Any] = field(default_factory=dict)  # written by eval / promote
+    provenance: dict[str, Any] = field(default_factory=dict)  # config, steps, time, commit, curve
+    stages: list[dict[str, Any]] = field(default_factory=list)  # earlier stages this model was made from
+    version: int = CARD_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _fits(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, __import__("types").UnionType):
+        return any(_fits(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is Any:
+        return True
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def check_card(raw: dict[str, Any]) -> dict[str, Any]:
+    """A card as stored (any known version) -> a complete version-2 card dict, or UserError."""
+    if not isinstance(raw, dict):
+        raise UserError("card must be a JSON object")
+    version = raw.get("version", 1)
+    if version not in (1, CARD_VERSION):
+        raise UserError(f"card version {version!r} is not supported (this GenStudio reads 1-{CARD_VERSION})")
+    hints = typing.get_type_hints(Card)
+    for key, value in raw.items():
+        if key not in hints:
+            raise UserError(f"card has an unknown field {key!r}")
+        if not _fits(value, hints[key]):
+            raise UserError(f"card field {key!r} must be {hints[key]}, got {value!r}")
+    if raw.get("task") not in TASKS:
+        raise UserError(f"card task must be one of {TASKS}, got {raw.get('task')!r}")
+    return Card(**{**raw, "version": CARD_VERSION}).to_dict()
