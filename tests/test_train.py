@@ -104,7 +104,8 @@ def test_resume_continues_where_it_stopped(tmp_path, folder_dataset, photo_folde
 
 EMOJI_GAN = ("gan", {"dataset": "emoji"}, {"arch": "styled_dcgan_generator", "latent_dim": 8, "width": 4, "num_classes": 9,
                                           "num_styles": 3, "channels": 4, "image_size": 8},
-             {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "diffaugment": "color,translation,cutout"}, "conditional")
+             {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "diffaugment": "color,translation,cutout",
+              "aux_class_weight": 0.5}, "conditional")
 
 
 @pytest.mark.parametrize("name", ["t-cgan", "t-vae", "t-clf", "t-sr", "t-inpaint", "t-emoji-gan"])

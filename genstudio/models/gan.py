@@ -157,7 +157,7 @@ class StyledDiscriminator(nn.Module):
     """
 
     def __init__(self, width: int = 64, num_classes: int = 9, num_styles: int = 3, channels: int = 4,
-                 image_size: int = 32, norm: str = "batch"):
+                 image_size: int = 32, norm: str = "batch", auxiliary_classifier: bool = False):
         super().__init__()
         if norm not in ("batch", "spectral"):
             raise UserError(f"norm must be 'batch' or 'spectral', got {norm!r}")
@@ -173,9 +173,12 @@ class StyledDiscriminator(nn.Module):
         self.num_classes, self.num_styles = num_classes, num_styles
         self.linear = wrap(nn.Linear(c_in, 1))
         self.embed = wrap(nn.Linear(num_classes + num_styles, c_in, bias=False))
+        # AC-GAN heads (Odena et al., 2017): the class and the style, predicted from the features
+        self.classify = nn.Linear(c_in, num_classes + num_styles) if auxiliary_classifier else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None):
-        """(realness logit (B,), None): the same shape of answer as Discriminator."""
+        """(realness logit (B,), class and style logits (B, K + S) or None)."""
         h = self.features(x).sum(dim=(2, 3))
         c = _condition(labels, styles, self.num_classes, self.num_styles, len(x), x.device)
-        return self.linear(h).squeeze(1) + (self.embed(c) * h).sum(1), None
+        score = self.linear(h).squeeze(1) + (self.embed(c) * h).sum(1)
+        return score, (self.classify(h) if self.classify is not None else None)

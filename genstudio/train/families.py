@@ -146,7 +146,7 @@ class GANFamily(_LabelledImages):
         if self.num_styles:
             self.d_norm = self.t.d_norm
             d = StyledDiscriminator(self.t.d_width, g.num_classes, self.num_styles, self.channels,
-                                    self.image_size, self.d_norm)
+                                    self.image_size, self.d_norm, auxiliary_classifier=self.aux_weight > 0)
         else:
             self.d_norm = "spectral"
             d = Discriminator(self.t.d_width, g.num_classes, self.channels, auxiliary_classifier=self.aux_weight > 0)
@@ -167,6 +167,12 @@ class GANFamily(_LabelledImages):
 
     def _g_loss(self, fake_scores):
         return -fake_scores.mean() if self.loss == "hinge" else F.softplus(-fake_scores).mean()
+
+    def _aux_loss(self, logits, cond):
+        """Cross-entropy of the auxiliary head: the class, and the style too for style models."""
+        k = unwrap(self.modules["g"]).num_classes
+        loss = F.cross_entropy(logits[:, :k], cond[0])
+        return loss + F.cross_entropy(logits[:, k:], cond[1]) if len(cond) > 1 else loss
 
     def _aug(self, x):
         return diff_augment(x, self.augment, self.rng) if self.augment else x
@@ -189,7 +195,7 @@ class GANFamily(_LabelledImages):
             logits = logits[: len(real)] if logits is not None else None
         loss_d = self._d_loss(real_scores, fake_scores)
         if logits is not None:  # the classifier learns from real images only, so G's mistakes never teach it
-            aux_d = F.cross_entropy(logits, cond[0])
+            aux_d = self._aux_loss(logits, cond)
             loss_d = loss_d + self.aux_weight * aux_d
             losses["aux_d"] = aux_d.item()
         self.optimizers["d"].zero_grad(set_to_none=True)
@@ -200,7 +206,7 @@ class GANFamily(_LabelledImages):
         scores, logits = plain_d(self._aug(g(z, *cond)), *cond)
         loss_g = self._g_loss(scores)
         if logits is not None:
-            aux_g = F.cross_entropy(logits, cond[0])
+            aux_g = self._aux_loss(logits, cond)
             loss_g = loss_g + self.aux_weight * aux_g
             losses["aux_g"] = aux_g.item()
         self.optimizers["g"].zero_grad(set_to_none=True)
