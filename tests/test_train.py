@@ -228,3 +228,29 @@ def test_resume_with_more_steps_stretches_the_decay():
     assert all(a > b for a, b in zip(rates, rates[1:]))  # still falling, never restarting
     assert rates[3] > 0.2  # the 4-step curve would be at its floor (0.05) at step 4
     assert rates[-1] == pytest.approx(0.05)  # the floor, at the new last step
+
+
+def test_cascade_joins_a_generator_run_and_an_upscaler_run(tmp_path):
+    """family = "cascade": no optimisation, the two runs' weights in one self-describing model
+    whose card records both stages."""
+    from genstudio.tasks import generate
+
+    family, data, model, train_cfg, _ = EMOJI_GAN
+    train(_config(tmp_path, "t-gen", family, data, model, {"steps": 2, **train_cfg}), run_dir=tmp_path / "gen")
+    train(_config(tmp_path, "t-x2", "sr", {"dataset": "emoji", "split": "train"},
+                  {"arch": "edsr", "scale": 2, "width": 4, "blocks": 1, "channels": 4}, {"steps": 2, "batch_size": 2}),
+          run_dir=tmp_path / "x2")
+    cfg = tmp_path / "t-cascade.toml"
+    cfg.write_text(f'name = "t-cascade"\nfamily = "cascade"\n[model]\narch = "cascade_generator"\n[train]\nsteps = 0\n'
+                   f'parts = ["{tmp_path / "gen"}", "{tmp_path / "x2"}"]\n')
+    joined = registry.load_file(train(cfg, run_dir=tmp_path / "cascade"))
+    gen = registry.load_file(tmp_path / "gen" / "t-gen.safetensors")
+    assert joined.card["image_size"] == 16 and joined.card["styles"] == ["noto", "twemoji", "fluent"]
+    assert [stage["model"] for stage in joined.card["stages"]] == ["t-gen", "t-x2"]
+    for key, value in gen.net.state_dict().items():
+        assert torch.equal(joined.net.generator.state_dict()[key], value)
+    images = generate.sample(joined, 3, seed=1, label="Flags", style="noto")
+    assert images.shape == (3, 16, 16, 4)
+    with pytest.raises(ValueError, match="generator, then an upscaler"):
+        cfg.write_text(cfg.read_text().replace(f'"{tmp_path / "gen"}", "{tmp_path / "x2"}"', f'"{tmp_path / "x2"}", "{tmp_path / "gen"}"'))
+        train(cfg, run_dir=tmp_path / "wrong")
