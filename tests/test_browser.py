@@ -179,6 +179,7 @@ def test_recipe_tab_restores_settings(page, tmp_path):
     save_png(np.zeros((28, 28), np.uint8), tmp_path / "classes.png", {"task": "conditional", "model": "cgan-fmnist", "seed": 3131,
                                                                          "n": 4, "mode": "all classes"})
     _tab(page, "Recipe")
+    page.locator("#recipe-file button[aria-label='Clear']").first.click()  # drop the previous file
     page.locator("#recipe-file input[type=file]").first.set_input_files(str(tmp_path / "classes.png"))
     page.get_by_role("tab", name="Label-conditioned", exact=True, selected=True).wait_for()
     page.wait_for_function("() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '3131')")

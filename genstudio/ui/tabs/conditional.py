@@ -85,9 +85,15 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                     to_inpaint = gr.Button("Send to inpaint")
                     to_upscale = gr.Button("Send to upscale")
         raw = gr.State(None)  # this tab's grid at 1:1, for its send-to buttons
-        if conditionals:
-            examples = [[m, mode_, n] for m in conditionals[:3] for mode_, n in (("all classes", 6), ("all styles", 6))]
-            gr.Examples(examples, inputs=[model, mode, count], label="Try")
+        if conditionals:  # an example fills the inputs and shows its result
+            from genstudio import registry
+
+            ordered = sorted(conditionals, key=lambda m: m not in DEFAULT_MODELS)[:3]
+            examples = [[m, "all classes", 6] for m in ordered]
+            examples += [[m, "all styles", 6] for m in ordered if registry.inspect(m).styles]
+            gr.Examples(examples, inputs=[model, mode, count], outputs=[out, raw], label="Try",
+                        fn=lambda m, mode_, n: conditional(m, None, None, mode_, None, None, 0.5, 0, n, 0, "white", 4, False),
+                        run_on_click=True, cache_examples=False)
 
     def pickers(name, label_value, style_value, blend_label_value, blend_style_value):
         first = common.control_updates(name, label_value, style_value, label_all=True)

@@ -55,9 +55,15 @@ def build(generators: list[str]) -> SimpleNamespace:
                     to_upscale = gr.Button("Send to upscale")
                     to_walk = gr.Button("Walk from these seeds")
         raw = gr.State(None)  # this tab's grid at 1:1, for its send-to buttons
-        if generators:
-            examples = [[m, seed_, 16, trunc] for m in generators[:3] for seed_, trunc in ((0, 0), (1000, 0.7))]
-            gr.Examples(examples, inputs=[model, seed, count, truncation], label="Try")
+        if generators:  # an example fills the inputs and shows its result; truncation only for GANs
+            from genstudio import registry
+
+            ordered = sorted(generators, key=lambda m: m not in DEFAULT_MODELS)[:3]
+            gans = [m for m in ordered if "truncation" in kind_of(registry.inspect(m)).controls]
+            examples = [[m, 0, 16, 0] for m in ordered] + [[m, 1000, 16, 0.7] for m in gans]
+            gr.Examples(examples, inputs=[model, seed, count, truncation], outputs=[out, raw, seeds], label="Try",
+                        fn=lambda m, s, n, t: sample(m, s, n, None, None, t, 1.0, "white", 4, False),
+                        run_on_click=True, cache_examples=False)
 
     controls = [label, style, truncation, temperature]
     model.change(common.control_updates, [model, label, style], controls, api_visibility="private")
