@@ -257,14 +257,22 @@ EVALUATORS = {"sample": evaluate_generator, "conditional": evaluate_generator, "
 
 
 def category_style_sheet(model: LoadedModel, per_style: int = 3, seed: int = 0) -> np.ndarray:
-    """One row per category; for each style, `per_style` seeds side by side; on white."""
+    """One named row per category; for each style (named above), `per_style` seeds side by side; on white."""
+    from PIL import Image, ImageDraw, ImageFont
+
     from genstudio.tasks.generate import sample_all_classes
-    from genstudio.tasks.images import composite, grid
+    from genstudio.tasks.images import composite, grid, label_rows
 
     blocks = [sample_all_classes(model, per_style, seed, style=s) for s in range(len(model.styles))]
     k = len(model.labels)
     rows = [np.concatenate([b[c * per_style : (c + 1) * per_style] for b in blocks]) for c in range(k)]
-    return grid(composite(np.concatenate(rows), 255), per_style * len(model.styles))
+    sheet = label_rows(grid(composite(np.concatenate(rows), 255), per_style * len(model.styles)), model.labels)
+    header = Image.new("RGB", (sheet.shape[1], 24), (255, 255, 255))
+    draw, font = ImageDraw.Draw(header), ImageFont.load_default(size=16)
+    block = (sheet.shape[1] - 150) / len(model.styles)
+    for i, style in enumerate(model.styles):
+        draw.text((150 + block * (i + 0.5), 12), style, fill=(40, 40, 40), font=font, anchor="mm")
+    return np.concatenate([np.asarray(header), sheet])
 
 
 def example_picture(model: LoadedModel) -> np.ndarray | None:
