@@ -45,6 +45,15 @@ def figures(card: dict) -> str:
     return ""
 
 
+def flatten(stages: list[dict]) -> list[dict]:
+    """Every stage, earliest first, including those a stage itself started from (init_from)."""
+    out = []
+    for stage in stages:
+        out += flatten([stage["init_from"]]) if stage.get("init_from") else []
+        out.append(stage)
+    return out
+
+
 def main() -> None:
     from genstudio import registry
 
@@ -59,7 +68,7 @@ def main() -> None:
         picture = f"![{info.name}](assets/models/{info.name}.png)" if pic.exists() else ""
         params = registry.parameter_count(info.name) / 1e6
         trained = f"{p.get('steps')} steps, {p.get('wall_time_minutes')} min"
-        stages = info.card.get("stages") or []
+        stages = flatten(info.card.get("stages") or [])
         if stages:  # its cost includes every stage it was made from
             total = (p.get("wall_time_minutes") or 0) + sum(stage.get("wall_time_minutes") or 0 for stage in stages)
             names = " + ".join(f"`{stage['model']}` ({stage.get('steps')} steps, {stage.get('wall_time_minutes')} min)" for stage in stages)

@@ -31,7 +31,7 @@ from genstudio.errors import UserError
 from genstudio.tasks.io import to_pil
 from genstudio.train.config import RunConfig, load_config
 from genstudio.train.ddp import unwrap
-from genstudio.train.stages import resolve_init_from, stage_record
+from genstudio.train.stages import read_stage, stage_record
 
 
 def _git_commit() -> str | None:
@@ -128,17 +128,13 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
     shipped = unwrap(family.modules[family.shipped])
     init_record = None  # a later stage of a curriculum starts from an earlier stage's weights
     if t.init_from:
-        source = resolve_init_from(t.init_from)
-        start = registry.inspect_file(source) if isinstance(source, Path) else registry.inspect(source)
-        if start.error:
-            raise UserError(f"init_from {t.init_from!r}: {start.error}")
-        if isinstance(source, Path) and source.resolve() == out_path.resolve():
+        if Path(t.init_from).resolve() in (run_dir.resolve(), out_path.resolve()):
             raise UserError("init_from must name another run: this run overwrites its own checkpoint")
+        start, loaded = read_stage(t.init_from)
         if (start.arch, start.kwargs) != family.arch_spec():
             raise UserError(f"init_from {t.init_from!r} is a {start.arch} {start.kwargs}, this config builds {family.arch_spec()}")
         init_record = stage_record(start, t.init_from)
         if not (resume and state_path.exists()):
-            loaded = registry.load_file(source) if isinstance(source, Path) else registry.load(source, device="cpu")
             shipped.load_state_dict(loaded.net.state_dict())
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None
 
