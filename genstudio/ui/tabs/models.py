@@ -91,7 +91,12 @@ def model_picture(name: str | None):
 
 
 def _headline(metrics: dict) -> str:
-    return ", ".join(f"{k}={metrics[k]}" for k in HEADLINE if k in metrics) or "not evaluated"
+    """The figures that say how good a model is; a Frechet distance always beside its real-data floor."""
+    fd, floor = metrics.get("fd_classifier_features"), metrics.get("fd_real_floor", metrics.get("real_fd_train_vs_test"))
+    parts = [f"FD {fd} = {fd / floor:.0f}x the real-data floor {floor}"] if fd is not None and floor else []
+    skip = {"fd_classifier_features", "fd_real_floor", "fd_ratio_to_floor"}
+    parts += [f"{k}={metrics[k]}" for k in HEADLINE if k in metrics and k not in skip]
+    return ", ".join(parts) or "not evaluated"
 
 
 def models_table() -> list[list]:
