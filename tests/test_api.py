@@ -76,8 +76,13 @@ def test_conditional_models_need_no_labels(client):
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text()).get("labels") is None
 
 
-def test_errors_reach_the_client_as_messages(client):
+def test_errors_reach_the_client_as_messages(client, tmp_path):
+    from gradio_client import handle_file
     from gradio_client.exceptions import AppError
+
+    (tmp_path / "notes.png").write_text("this is not an image")
+    with pytest.raises(AppError, match="not an image we can read"):  # not Gradio's "Could not preprocess input"
+        client.predict(handle_file(str(tmp_path / "notes.png")), "sr-x2", False, 256, api_name="/upscale")
 
     with pytest.raises(AppError, match="out of range|unknown label"):
         client.predict("cgan-fmnist", "Robot", None, "one class", None, None, 0.5, 7, 8, 0, "white", 4, False, api_name="/conditional")

@@ -31,6 +31,22 @@ def assets() -> Path:
     return paths.assets()
 
 
+NOT_AN_IMAGE = "this file is not an image we can read (PNG, JPEG, WebP, BMP, TIFF, GIF)"
+
+
+class ImageInput(gr.Image):
+    """gr.Image whose unreadable uploads get our message instead of Gradio's raw
+    "Could not preprocess input component" (an Error raised here reaches the user as is)."""
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            raise gr.Error(NOT_AN_IMAGE, print_exception=False) from None
+
+
 def user_errors(fn):
     """Bad input (UserError) becomes a `gr.Error` with its own message. Anything else is a
     bug: its traceback goes to the log under an id, and the user sees that id."""

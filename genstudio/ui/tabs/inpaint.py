@@ -83,8 +83,8 @@ def build(inpainters: list[str]) -> SimpleNamespace:
                 note = gr.Markdown()
                 to_upscale = gr.Button("Send result to upscale")
         with gr.Row(visible=False):  # the API form: an image file and a mask file (white = fill)
-            api_image = gr.Image(type="filepath", label="image")
-            api_mask = gr.Image(type="filepath", label="mask")
+            api_image = common.ImageInput(type="filepath", label="image")
+            api_mask = common.ImageInput(type="filepath", label="mask")
             api_go = gr.Button("inpaint (API)")
 
     go.click(inpaint_editor, [editor, method, strategy, dilate, feather], [out, mask, note],

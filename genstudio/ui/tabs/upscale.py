@@ -46,7 +46,7 @@ def build(upscalers: list[str]) -> SimpleNamespace:
     with gr.Tab("Upscale", id="upscale"):
         with gr.Row():
             with gr.Column(scale=1):
-                image = gr.Image(label="Image", type="filepath", format="png", sources=["upload", "clipboard"],
+                image = common.ImageInput(label="Image", type="filepath", format="png", sources=["upload", "clipboard"],
                                  elem_id="upscale-input")
                 model = gr.Dropdown(upscalers, value=common.first(upscalers, "sr-x4"), label="Model (scale)")
                 evaluate = gr.Checkbox(False, label="Evaluate: treat the input as ground truth, downscale it, upscale it back and score")

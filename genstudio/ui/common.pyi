@@ -1,0 +1,180 @@
+"""What every tab shares: error handling, model lookups, a few widgets, and images that
+carry their recipe. Nothing here loads a model at import or knows how one works."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from genstudio import paths, registry
+from genstudio.errors import UserError
+from genstudio.kinds import LATENT_CONTROLS, kind_of
+from genstudio.tasks import generate, images, io
+
+log = logging.getLogger("genstudio.ui")
+MAX_SEED = generate.MAX_SEED
+DISPLAY_HELP = "small images are enlarged for display; nearest keeps pixels crisp, smooth uses Lanczos"
+BACKGROUNDS = ["transparent", "white", "black", "checkerboard"]
+BACKGROUND_HELP = "behind transparent images (emoji); transparent keeps the alpha in the PNG"
+
+
+def assets() -> Path:
+    """The app's pictures (example photos, model sheets)."""
+    return paths.assets()
+
+
+NOT_AN_IMAGE = "this file is not an image we can read (PNG, JPEG, WebP, BMP, TIFF, GIF)"
+
+from gradio.events import Dependency
+
+class ImageInput(gr.Image):
+    """gr.Image whose unreadable uploads get our message instead of Gradio's raw
+    "Could not preprocess input component" (an Error raised here reaches the user as is)."""
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            raise gr.Error(NOT_AN_IMAGE, print_exception=False) from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def user_errors(fn):
+    """Bad input (UserError) becomes a `gr.Error` with its own message. Anything else is a
+    bug: its traceback goes to the log under an id, and the user sees that id."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except UserError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("internal error %s in %s", error_id, fn.__name__)
+            raise gr.Error(f"internal error (id {error_id}): this is a bug, not your input; the server log has the details",
+                           print_exception=False) from None
+
+    return wrapper
+
+
+def load_model(name: str | None, *tasks: str) -> registry.LoadedModel:
+    if not name:
+        raise UserError("choose a model first")
+    model = registry.load(name)
+    if tasks and model.task not in tasks:
+        raise UserError(f"{name} is a {model.task!r} model; this tab needs a {' or '.join(tasks)} model")
+    return model
+
+
+def whole(value, what: str, low: int, high: int) -> int:
+    try:
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        value = int(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{what} must be a whole number from {low} to {high}, got {value!r}") from None
+    if not low <= value <= high:
+        raise UserError(f"{what} must be from {low} to {high}, got {value}")
+    return value
+
+
+def optional_float(value) -> float | None:
+    """Slider value where 0 means off."""
+    return float(value) if value else None
+
+
+def png(image: np.ndarray, recipe: dict[str, Any]) -> Image.Image:
+    """A PIL image carrying its recipe; Gradio keeps text chunks when it saves PNGs."""
+    pil = io.to_pil(image)
+    pil.info[io.RECIPE_KEY] = json.dumps(recipe, sort_keys=True)
+    return pil
+
+
+def shown(grid: np.ndarray, background: str, display_scale: float, smooth: bool) -> np.ndarray:
+    """A grid as displayed: RGBA on the chosen background (or kept transparent), enlarged."""
+    return images.resize(images.on_background(grid, background), float(display_scale), smooth=bool(smooth))
+
+
+def random_seed() -> int:
+    return random.randint(0, 2**31 - 1)
+
+
+def model_choices(*tasks: str) -> list[str]:
+    return [m.name for m in registry.list_models(tasks)]
+
+
+def first(choices: list[str], *prefer: str):
+    return next((p for p in prefer if p in choices), choices[0] if choices else None)
+
+
+def seed_input() -> gr.Number:
+    """A seed box with a button beside it that rolls a random seed."""
+    with gr.Row():
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED,
+                         info="names the first image; image i uses seed + i")
+        dice = gr.Button("🎲 Random", scale=0, min_width=90)
+    dice.click(random_seed, None, seed, api_visibility="private", queue=False)
+    return seed
+
+
+def display_inputs() -> tuple[gr.Slider, gr.Checkbox]:
+    scale = gr.Slider(1, 12, value=4, step=1, label="Display scale", info=DISPLAY_HELP)
+    smooth = gr.Checkbox(False, label="Smooth enlargement")
+    return scale, smooth
+
+
+def background_input(choices: list[str] | None = None, value: str = "white") -> gr.Radio:
+    return gr.Radio(choices or BACKGROUNDS, value=value, label="Background", info=BACKGROUND_HELP)
+
+
+def control_updates(name: str | None, label: str | None = None, style: str | None = None, label_all: bool = False) -> tuple:
+    """Visibility and choices of (label, style, truncation, temperature) for a model: only
+    the controls its kind takes are shown. A current label/style the new model also has is
+    kept (so a restored recipe survives the model change it causes). Without `label_all`,
+    the label list starts with '(drawn from the seed)'."""
+    info = registry.inspect(name) if name else None
+    controls = kind_of(info).controls if info and not info.error else ()
+    labels = (info.labels or []) if "label" in controls else []
+    styles = (info.styles or []) if "style" in controls else []
+    label_choices = ([] if label_all else [DRAWN]) + labels
+    style_choices = [DRAWN] + styles
+    keep = lambda value, options: value if value in options else options[0]
+    return (gr.update(choices=label_choices, value=keep(label, label_choices) if labels else None, visible=bool(labels)),
+            gr.update(choices=style_choices, value=keep(style, style_choices) if styles else None, visible=bool(styles)),
+            gr.update(visible="truncation" in controls, info=LATENT_CONTROLS["truncation"]),
+            gr.update(visible="temperature" in controls, info=LATENT_CONTROLS["temperature"]))
+
+
+DRAWN = "(drawn from the seed)"
+
+
+def chosen(value: str | None) -> str | None:
+    """A label/style dropdown value; the DRAWN entry means none fixed."""
+    return None if value in (None, "", DRAWN) else value
+
+
+def as_rgb_png(image) -> np.ndarray:
+    """An image handed to another tab: RGB uint8, passed on losslessly (the inputs it lands in are PNG)."""
+    if image is None:
+        raise gr.Error("Generate something first.", print_exception=False)
+    array = io.normalize_array(np.asarray(image))
+    if array.ndim == 3 and array.shape[2] == 4:
+        array = images.on_background(array, "white")
+    return images.as_rgb(array)
