@@ -39,6 +39,9 @@ class ImageInput(gr.Image):
     """gr.Image whose unreadable uploads get our message instead of Gradio's raw
     "Could not preprocess input component" (an Error raised here reaches the user as is)."""
 
+    def get_block_name(self) -> str:
+        return "image"  # the browser draws it as gr.Image
+
     def preprocess(self, payload):
         try:
             return super().preprocess(payload)
