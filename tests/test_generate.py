@@ -169,3 +169,24 @@ def test_ui_png_keeps_recipe_through_gradio(tiny, tmp_path):
     recipe = read_recipe(path)
     assert recipe["seed"] == 4 and recipe["model"] == "tiny-gan" and recipe["n"] == 4
     assert seeds == "4-7" and shown.size == (raw.shape[1] * 2, raw.shape[0] * 2)
+
+
+def test_conditional_vae_prior_moves_z_with_the_class():
+    """The emoji VAE's learned prior: the same z gives another image for another class even
+    if the decoder ignored the condition, because z is shifted to the class's prior mean."""
+    import torch
+
+    from genstudio import registry
+
+    torch.manual_seed(0)
+    net = registry.build("styled_conv_vae", {"latent_dim": 4, "width": 4, "hidden": 8, "image_size": 8}).eval()
+    with torch.no_grad():
+        net.prior_mean.weight.normal_()
+        z = torch.zeros(1, 4)
+        a, b = net.generate(z, torch.tensor([0]), torch.tensor([0])), net.generate(z, torch.tensor([5]), torch.tensor([0]))
+        assert not torch.equal(a, b)
+        x = torch.rand(2, 4, 8, 8)
+        _, relative, _ = net(x, torch.tensor([1, 2]), torch.tensor([0, 1]))
+        mu, _ = net.encode(x, torch.tensor([1, 2]), torch.tensor([0, 1]))
+        prior = net.prior_mean(torch.cat([torch.eye(9)[[1, 2]], torch.eye(3)[[0, 1]]], 1))
+        assert torch.allclose(relative, mu - prior)  # the KL is taken against the class's prior
