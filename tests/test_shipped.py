@@ -16,7 +16,7 @@ SHIPPED = {
     "gan-fmnist": "sample", "vae-fmnist": "sample", "cgan-fmnist": "conditional", "cgan-mnist": "conditional",
     "sr-x2": "upscale", "sr-x4": "upscale", "inpaint-photo": "inpaint", "inpaint-fmnist": "inpaint",
     "fmnist-classifier": "classify", "mnist-classifier": "classify", "emoji-classifier": "classify",
-    "emoji-gan": "conditional",
+    "emoji-gan": "conditional", "emoji-vae": "conditional",
 }
 MAX_BYTES = 10 * 1024 * 1024  # a Hugging Face Space takes files up to 10 MB without Git LFS
 
