@@ -54,6 +54,18 @@ def test_conditional_walk_without_labels_tours_every_class(tiny):
         assert np.array_equal(frames[i * 3][..., 0], key[..., 0])
 
 
+def test_style_model_walk_without_styles_keeps_the_first_seeds_style(tiny):
+    from genstudio.tasks import generate
+    from genstudio.tasks.images import composite
+
+    model = tiny("tiny-emoji")
+    frames = walk_frames(model, [4, 9], 2, labels=["Flags"], display_size=16, background=255)
+    style = generate.seeded_choice(4, 3, generate.STYLE_STREAM)
+    for i, seed in enumerate([4, 9]):
+        key = composite(generate.sample(model, 1, seed=seed, label="Flags", style=style)[0], 255)
+        assert np.array_equal(frames[2 * i][::2, ::2], key)
+
+
 def test_style_morph_walk_holds_the_emoji_and_changes_style(tiny):
     from genstudio.tasks import generate
     from genstudio.tasks.images import composite

@@ -12,16 +12,8 @@ import torch
 from genstudio.errors import UserError
 from genstudio.limits import Limits
 from genstudio.registry import LoadedModel
-from genstudio.tasks.generate import (
-    MAX_SEED,
-    check_generator,
-    check_seed,
-    latents,
-    render,
-    resolve_label,
-    resolve_style,
-    seeded_choice,
-)
+from genstudio.tasks.generate import (MAX_SEED, STYLE_STREAM, check_generator, check_seed, latents, render, resolve_label,
+                                      resolve_style, seeded_choice)
 from genstudio.tasks.images import as_rgb, composite, grid
 
 INTERPOLATIONS = ("spherical", "linear")

@@ -33,7 +33,6 @@ def assets() -> Path:
 
 NOT_AN_IMAGE = "this file is not an image we can read (PNG, JPEG, WebP, BMP, TIFF, GIF)"
 
-from gradio.events import Dependency
 
 class ImageInput(gr.Image):
     """gr.Image whose unreadable uploads get our message instead of Gradio's raw

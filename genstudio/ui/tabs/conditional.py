@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import gradio as gr
-import numpy as np
 
 from genstudio.kinds import kind_of
 from genstudio.tasks import generate, images, io
