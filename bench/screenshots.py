@@ -1,0 +1,46 @@
+"""Retake the README's screenshots in headless Chromium (Debian's), from a running app.
+
+    .venv/bin/python bench/screenshots.py
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from app_server import AppServer
+
+    with AppServer() as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(120_000)
+        page.goto(server.url)
+        page.wait_for_selector("#sample-go")
+        page.get_by_role("slider", name="Number of images").first.fill("24")
+        page.click("#sample-go")
+        page.locator("#sample-output img").first.wait_for(state="visible")
+        page.wait_for_timeout(1500)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(REPO / "assets" / "screenshot.png"))
+        page.get_by_role("tab", name="Label-conditioned", exact=True).click()
+        page.get_by_role("radio", name="all styles").check()
+        page.get_by_role("spinbutton", name="number input for Images (per row in 'all classes' / 'all styles')").fill("6")
+        page.click("#conditional-go")
+        page.locator("#conditional-output img").first.wait_for(state="visible")
+        page.wait_for_timeout(1500)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(REPO / "assets" / "screenshot-conditional.png"))
+        browser.close()
+    print("wrote assets/screenshot.png, assets/screenshot-conditional.png")
+
+
+if __name__ == "__main__":
+    main()
