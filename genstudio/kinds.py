@@ -25,10 +25,6 @@ class ModelKind:
     task: str  # sample | conditional | inpaint | upscale | classify
     controls: tuple[str, ...]  # the sampling controls that apply: label, style, truncation, temperature
 
-    @property
-    def generative(self) -> bool:
-        return self.task in ("sample", "conditional")
-
     def latent_settings(self, truncation: float | None = None, temperature: float | None = None) -> dict[str, Any]:
         """Only the latent settings this kind takes (what sample() receives and a recipe records)."""
         out: dict[str, Any] = {}
@@ -52,6 +48,7 @@ def latent_control(arch: str, kwargs: dict[str, Any]) -> str | None:
 
 
 def kind_of(model: registry.ModelInfo | registry.LoadedModel) -> ModelKind:
+    """What a model (header or loaded) offers: its task and the sampling controls it takes."""
     card = model.card
     task = card.get("task")
     controls: list[str] = []
