@@ -7,6 +7,7 @@ card can only say what this schema knows how to show.
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,7 @@ class Card:
 
 def _fits(value: Any, annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
-    if origin in (typing.Union, __import__("types").UnionType):
+    if origin in (typing.Union, types.UnionType):
         return any(_fits(value, a) for a in typing.get_args(annotation))
     if annotation is type(None):
         return value is None

@@ -121,6 +121,14 @@ def emoji_split(codes: np.ndarray, held_out: float = 0.2) -> np.ndarray:
     return np.array([zlib.crc32(c.encode()) % 1000 < held_out * 1000 for c in codes])
 
 
+def emoji_halves(codes: np.ndarray) -> np.ndarray:
+    """True for half A of the emoji, by code point (a salted hash, independent of emoji_split):
+    generators are judged against half B, with half A's category/style mix and as their floor."""
+    import zlib
+
+    return np.array([zlib.crc32(("half:" + c).encode()) % 2 == 0 for c in codes])
+
+
 def premultiply(rgba: np.ndarray) -> np.ndarray:
     """uint8 RGBA -> float32 premultiplied RGBA in [0, 1]: transparent pixels carry no colour,
     so a model never has to learn the meaningless RGB under alpha 0."""

@@ -70,9 +70,7 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
 
     classifier = _classifier_for("emoji")
     real = emoji_on_white("all", 32)
-    import zlib
-
-    in_a = np.array([zlib.crc32(("half:" + c).encode()) % 2 == 0 for c in real["codes"]])
+    in_a = data.emoji_halves(real["codes"])
     a_labels, a_styles = real["labels"][in_a], real["styles"][in_a]
     n = int(in_a.sum())
     progress(f"sampling {n} emoji from {model.name} with half A's category/style mix")
