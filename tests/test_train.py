@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from genstudio import registry
+from genstudio.errors import UserError
 from genstudio.train.loop import train
 
 
@@ -105,7 +106,7 @@ def test_resume_continues_where_it_stopped(tmp_path, folder_dataset, photo_folde
 EMOJI_GAN = ("gan", {"dataset": "emoji"}, {"arch": "styled_dcgan_generator", "latent_dim": 8, "width": 4, "num_classes": 9,
                                           "num_styles": 3, "channels": 4, "image_size": 8},
              {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "diffaugment": "color,translation,cutout",
-              "aux_class_weight": 0.5}, "conditional")
+              "aux_class_weight": 0.5, "precision": "bf16"}, "conditional")
 
 
 EMOJI_VAE = ("vae", {"dataset": "emoji"}, {"arch": "styled_conv_vae", "latent_dim": 4, "width": 4, "hidden": 8, "image_size": 8},
@@ -171,6 +172,9 @@ def test_config_mistakes_name_the_key_and_the_file(tmp_path, folder_dataset, pho
     cfg = _config(tmp_path, "t-clf", family, data, {**model, "widht": 4}, {"steps": 4})
     with pytest.raises(ConfigError, match="'widht' is not an argument of small_cnn_classifier"):
         load_config(cfg)
+    cfg = _config(tmp_path, "t-clf", family, data, model, {"steps": 4, "precision": "fp16"})
+    with pytest.raises(UserError, match="train.precision must be 'fp32' or 'bf16'"):
+        train(cfg, run_dir=tmp_path / "run")
     cfg = _config(tmp_path, "t-clf", family, data, model, {"steps": 4, **train_cfg})
     parsed = load_config(cfg, ["train.steps=8", "train.batch_size=16", "train.lr=1e-3"])
     assert (parsed.train.steps, parsed.train.batch_size, parsed.train.lr) == (8, 16, 1e-3)

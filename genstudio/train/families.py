@@ -37,9 +37,16 @@ class Family:
         self.rng = torch.Generator().manual_seed(self.t.seed * 1000 + rank)
         self.np_rng = np.random.default_rng(self.t.seed * 1000 + rank)
         self.batch_size = self.t.batch_size // world  # global batch split over processes
+        if self.t.precision not in ("fp32", "bf16"):
+            raise UserError(f"train.precision must be 'fp32' or 'bf16', got {self.t.precision!r}")
 
     def arch_spec(self) -> tuple[str, dict]:
         return self.arch, self.model_cfg
+
+    def autocast(self):
+        """Context for forward passes: bfloat16 autocast when the config asks for it (weights,
+        optimiser state and backward stay float32)."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.t.precision == "bf16")
 
     def _adam(self, module, lr: float, betas=(0.9, 0.999)):
         return torch.optim.Adam(module.parameters(), lr=lr, betas=tuple(self.t.betas or betas))
@@ -182,20 +189,22 @@ class GANFamily(_LabelledImages):
         real = real * 2 - 1
         g, d = self.modules["g"], self.modules["d"]
         z = torch.randn(len(real), unwrap(g).latent_dim, generator=self.rng).to(self.device)
-        with torch.no_grad():
-            fake = g(z, *cond)
         losses = {}
-        if self.d_norm == "batch":  # batch statistics must not mix real and fake
-            real_scores, logits = d(self._aug(real), *cond)
-            fake_scores, _ = d(self._aug(fake), *cond)
-        else:
-            both = tuple(torch.cat([c, c]) for c in cond)
-            scores, logits = d(self._aug(torch.cat([real, fake])), *both)  # one forward: DDP-friendly
-            real_scores, fake_scores = scores[: len(real)], scores[len(real) :]
-            logits = logits[: len(real)] if logits is not None else None
+        with self.autocast():
+            with torch.no_grad():
+                fake = g(z, *cond)
+            if self.d_norm == "batch":  # batch statistics must not mix real and fake
+                real_scores, logits = d(self._aug(real), *cond)
+                fake_scores, _ = d(self._aug(fake), *cond)
+            else:
+                both = tuple(torch.cat([c, c]) for c in cond)
+                scores, logits = d(self._aug(torch.cat([real, fake])), *both)  # one forward: DDP-friendly
+                real_scores, fake_scores = scores[: len(real)], scores[len(real) :]
+                logits = logits[: len(real)] if logits is not None else None
+        real_scores, fake_scores = real_scores.float(), fake_scores.float()  # losses in float32
         loss_d = self._d_loss(real_scores, fake_scores)
         if logits is not None:  # the classifier learns from real images only, so G's mistakes never teach it
-            aux_d = self._aux_loss(logits, cond)
+            aux_d = self._aux_loss(logits.float(), cond)
             loss_d = loss_d + self.aux_weight * aux_d
             losses["aux_d"] = aux_d.item()
         self.optimizers["d"].zero_grad(set_to_none=True)
@@ -203,10 +212,11 @@ class GANFamily(_LabelledImages):
         self.optimizers["d"].step()
 
         plain_d = unwrap(d).requires_grad_(False)  # G's step needs no D gradients (nor their all-reduce)
-        scores, logits = plain_d(self._aug(g(z, *cond)), *cond)
-        loss_g = self._g_loss(scores)
+        with self.autocast():
+            scores, logits = plain_d(self._aug(g(z, *cond)), *cond)
+        loss_g = self._g_loss(scores.float())
         if logits is not None:
-            aux_g = self._aux_loss(logits, cond)
+            aux_g = self._aux_loss(logits.float(), cond)
             loss_g = loss_g + self.aux_weight * aux_g
             losses["aux_g"] = aux_g.item()
         self.optimizers["g"].zero_grad(set_to_none=True)
