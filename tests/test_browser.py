@@ -5,8 +5,10 @@ canvas) and checks a real output appears. Screenshots land in test-artifacts/.
 """
 from __future__ import annotations
 
+import io
 import shutil
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +110,16 @@ def test_inpaint_tab_with_painted_stroke(page):
     editor.locator("input[type=file]").first.set_input_files(str(REPO / "assets" / "photos" / "chelsea.png"))
     editor.get_by_text("select the draw tool to start").wait_for(state="hidden")  # the image is on the canvas
     time.sleep(1)  # let the editor finish its zoom-to-fit
-    box = canvas.bounding_box()
+    _paint_stroke(page)
+    page.click("#inpaint-go")
+    _image_src(page, "#inpaint-output")
+    _shot(page, "tab-inpaint")
+    note = page.get_by_text("only the painted area changed")
+    note.wait_for()
+
+
+def _paint_stroke(page):
+    box = page.locator("#inpaint-editor canvas").first.bounding_box()
     cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
     page.mouse.move(cx - 60, cy - 20)
     page.mouse.down()
@@ -116,11 +127,39 @@ def test_inpaint_tab_with_painted_stroke(page):
         page.mouse.move(cx - 60 + i * 10, cy - 20 + i * 3)
     page.mouse.up()
     time.sleep(0.5)  # the editor commits the stroke to its layer asynchronously
+
+
+def _result_size(page, selector, before) -> tuple[int, int]:
+    from PIL import Image
+
+    src = _src_changes(page, selector, before)
+    with urllib.request.urlopen(src) as response:
+        return Image.open(io.BytesIO(response.read())).size
+
+
+def test_inpaint_processes_the_photo_the_editor_shows(page):
+    """Pressing Inpaint right after choosing an example photo inpaints that photo, not the
+    one the editor held before (it loads a new photo a moment after the click)."""
+    _tab(page, "Inpaint")
+    examples = page.locator("#inpaint-examples .gallery-item")
+    examples.nth(3).click()  # rocket.png, 640 x 427
+    page.wait_for_function("() => !window.genstudioEditorBusy")
+    _paint_stroke(page)
+    before = page.locator("#inpaint-output img").first.get_attribute("src") if page.locator("#inpaint-output img").count() else None
     page.click("#inpaint-go")
-    _image_src(page, "#inpaint-output")
-    _shot(page, "tab-inpaint")
-    note = page.get_by_text("only the painted area changed")
-    note.wait_for()
+    assert _result_size(page, "#inpaint-output", before) == (640, 427)
+    before = page.locator("#inpaint-output img").first.get_attribute("src")
+    examples.nth(1).click()  # chelsea.png, 451 x 300
+    page.click("#inpaint-go")  # at once, while the editor is still loading the cat
+    assert _result_size(page, "#inpaint-output", before) == (451, 300)
+
+
+def test_inpaint_says_when_a_file_is_not_an_image(page, tmp_path):
+    _tab(page, "Inpaint")
+    text = tmp_path / "notes.txt"
+    text.write_text("not a picture")
+    page.locator("#inpaint-editor input[type=file]").first.set_input_files(str(text))
+    page.get_by_text("this file is not an image we can read").first.wait_for()
 
 
 def test_upscale_tab(page):

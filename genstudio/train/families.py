@@ -316,11 +316,14 @@ class ClassifierFamily(_LabelledImages):
         # light augmentation: random shifts of up to 2 px
         x = torch.roll(x, shifts=(int(torch.randint(-2, 3, (1,), generator=self.rng)), int(torch.randint(-2, 3, (1,), generator=self.rng))), dims=(2, 3))
         net = self.modules["net"]
-        features = net.features(x)
-        loss = F.cross_entropy(net.head(features), conds[0], label_smoothing=0.05)
+        with self.autocast():
+            features = net.features(x)
+            logits = net.head(features)
+            style_logits = unwrap(net).style_head(features) if len(conds) > 1 else None
+        loss = F.cross_entropy(logits.float(), conds[0], label_smoothing=0.05)
         losses = {"loss": loss.item()}
-        if len(conds) > 1:
-            style_loss = F.cross_entropy(unwrap(net).style_head(features), conds[1], label_smoothing=0.05)
+        if style_logits is not None:
+            style_loss = F.cross_entropy(style_logits.float(), conds[1], label_smoothing=0.05)
             loss = loss + style_loss
             losses["style_loss"] = style_loss.item()
         self.optimizers["net"].zero_grad(set_to_none=True)

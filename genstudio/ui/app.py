@@ -68,6 +68,7 @@ def build_demo() -> gr.Blocks:
                                 "conditional": (c.restore_outputs, conditional.restore),
                                 "walk": (w.restore_outputs, walk.restore)})
 
+        demo.load(None, js=i.watch_js)
         # start-up: each model picker shows the controls its model takes
         demo.load(common.control_updates, [s.model, s.label, s.style], s.controls, api_visibility="private").then(
             c.pickers, [c.model, c.label, c.style, c.controls[3], c.controls[4]], c.controls, api_visibility="private")

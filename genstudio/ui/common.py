@@ -31,6 +31,9 @@ def assets() -> Path:
     return paths.assets()
 
 
+# Buttons that put a photo into the Inpaint editor carry this class: the editor is busy
+# loading from their click until it reports the photo is in (see tabs/inpaint.py).
+LOADS_INPAINT_EDITOR = "loads-inpaint-editor"
 NOT_AN_IMAGE = "this file is not an image we can read (PNG, JPEG, WebP, BMP, TIFF, GIF)"
 
 

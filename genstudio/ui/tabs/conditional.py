@@ -81,7 +81,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                 out = gr.Image(label="Samples", format="png", type="pil", buttons=["download", "fullscreen"],
                                elem_id="conditional-output", interactive=False)
                 with gr.Row():
-                    to_inpaint = gr.Button("Send to inpaint")
+                    to_inpaint = gr.Button("Send to inpaint", elem_classes=[common.LOADS_INPAINT_EDITOR])
                     to_upscale = gr.Button("Send to upscale")
         raw = gr.State(None)  # this tab's grid at 1:1, for its send-to buttons
         if conditionals:  # an example fills the inputs and shows its result

@@ -29,6 +29,52 @@ def editor_to_image_and_mask(editor: dict | None) -> tuple[np.ndarray, np.ndarra
     return background, mask
 
 
+# The editor shows a new photo (an example, or one sent from another tab) a moment after it
+# is chosen, and its value stays the previous photo a little longer, until it has uploaded
+# the new canvas to the server: pressing Inpaint in that moment inpainted the photo before.
+# So a click on anything that loads the editor marks it busy, the editor's `input` event
+# (fired once the photo is on the canvas) clears that, and Inpaint first waits for the
+# editor to be loaded and its uploads to have gone quiet (it says so if that never comes).
+# The editor drops a file it cannot show without a word: a non-image prompts the hidden
+# "not an image" button, whose callback says so.
+EDITOR_WATCH_JS = f"""() => {{
+  window.genstudioEditorUploads = {{ pending: 0, last: 0 }};
+  const fetchBefore = window.fetch;
+  window.fetch = (...args) => {{
+    const url = String(args[0] && args[0].url || args[0]);
+    if (!/\/(upload|component_server)/.test(url)) return fetchBefore(...args);
+    const uploads = window.genstudioEditorUploads;
+    uploads.pending += 1;
+    uploads.last = Date.now();
+    return fetchBefore(...args).finally(() => {{ uploads.pending -= 1; uploads.last = Date.now(); }});
+  }};
+  document.addEventListener("click", (event) => {{
+    if (event.target.closest("#inpaint-examples, .{common.LOADS_INPAINT_EDITOR}")) window.genstudioEditorBusy = Date.now();
+  }}, true);
+  document.addEventListener("change", (event) => {{
+    const input = event.target;
+    if (input.type === "file" && input.closest("#inpaint-editor") && [...input.files].some((f) => !f.type.startsWith("image/")))
+      document.querySelector("#inpaint-not-an-image").click();
+  }}, true);
+}}"""
+LOADED_JS = "() => { if (window.genstudioEditorBusy) window.genstudioEditorBusy = false; window.genstudioEditorLoaded = Date.now(); }"
+WAIT_JS = """async () => {
+  const start = Date.now(), uploads = window.genstudioEditorUploads || { pending: 0, last: 0 };
+  const settled = () => !window.genstudioEditorBusy && Date.now() - (window.genstudioEditorLoaded || 0) > 1000
+    && uploads.pending === 0 && Date.now() - uploads.last > 500;
+  while (!settled() && Date.now() - start < 20000) await new Promise((r) => setTimeout(r, 100));
+  const ready = !window.genstudioEditorBusy;
+  window.genstudioEditorBusy = false;
+  return [ready, ""];
+}"""
+STILL_LOADING = "the photo is still loading into the editor: press Inpaint again in a moment"
+
+
+def not_an_image() -> str:
+    gr.Warning(common.NOT_AN_IMAGE)
+    return common.NOT_AN_IMAGE
+
+
 def _method(name: str | None):
     if not name:
         raise UserError("choose a model or method")
@@ -36,8 +82,10 @@ def _method(name: str | None):
 
 
 @user_errors
-def inpaint_editor(editor, method_name, strategy, dilate, feather):
+def inpaint_editor(editor, method_name, strategy, dilate, feather, editor_ready=True):
     """The Inpaint tab: (result with recipe, mask shown, notice)."""
+    if editor_ready is False:
+        raise UserError(STILL_LOADING)
     image, mask = editor_to_image_and_mask(editor)
     return _inpaint(image, mask, method_name, strategy, dilate, feather)
 
@@ -75,7 +123,7 @@ def build(inpainters: list[str]) -> SimpleNamespace:
                     feather = gr.Slider(0, 32, value=0, step=1, label="Feather edge (px)")
                 go = gr.Button("Inpaint", variant="primary", elem_id="inpaint-go")
                 gr.Examples(sorted(str(p) for p in (common.assets() / "photos").glob("*.png")), inputs=editor,
-                            label="Example photos")
+                            label="Example photos", elem_id="inpaint-examples")
             with gr.Column(scale=1):
                 out = gr.Image(label="Result", format="png", type="pil", buttons=["download", "fullscreen"],
                                elem_id="inpaint-output", interactive=False)
@@ -86,9 +134,15 @@ def build(inpainters: list[str]) -> SimpleNamespace:
             api_image = common.ImageInput(type="filepath", label="image")
             api_mask = common.ImageInput(type="filepath", label="mask")
             api_go = gr.Button("inpaint (API)")
+            editor_ready = gr.Checkbox(value=True, label="editor ready")
+        not_an_image_button = gr.Button("not an image", visible="hidden", elem_id="inpaint-not-an-image")
 
-    go.click(inpaint_editor, [editor, method, strategy, dilate, feather], [out, mask, note],
-             api_name="inpaint_editor", concurrency_id="gpu")
+    editor.input(None, js=LOADED_JS)
+    not_an_image_button.click(not_an_image, None, note, api_visibility="private")
+    # first wait for the editor (and clear the last result's note), then inpaint what it shows
+    go.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
+        inpaint_editor, [editor, method, strategy, dilate, feather, editor_ready], [out, mask, note],
+        api_name="inpaint_editor", concurrency_id="gpu")
     api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather], [out, mask, note],
                  api_name="inpaint", concurrency_id="gpu")
-    return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale)
+    return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS)

@@ -51,7 +51,7 @@ def build(generators: list[str]) -> SimpleNamespace:
                                buttons=["download", "fullscreen"], elem_id="sample-output", interactive=False)
                 seeds = gr.Textbox(label="Seeds of these images", interactive=False)
                 with gr.Row():
-                    to_inpaint = gr.Button("Send to inpaint")
+                    to_inpaint = gr.Button("Send to inpaint", elem_classes=[common.LOADS_INPAINT_EDITOR])
                     to_upscale = gr.Button("Send to upscale")
                     to_walk = gr.Button("Walk from these seeds")
         raw = gr.State(None)  # this tab's grid at 1:1, for its send-to buttons
