@@ -244,3 +244,29 @@ def test_models_tab(page):
     _tab(page, "Models")
     page.locator("#model-card h3").first.wait_for()
     _shot(page, "tab-models")
+    # the table shows every model and its whole headline: nothing hidden below an inner scroll or cut off
+    table = page.locator("#models-table")
+    for name in ("cgan-fmnist", "emoji-gan", "vae-fmnist"):
+        assert table.get_by_text(name, exact=True).first.is_visible()
+    assert table.get_by_text("class_coverage_entropy=", exact=False).count() >= 3
+    clipped = table.evaluate("""t => [t, ...t.querySelectorAll('*')].filter(e => {
+        const style = getComputedStyle(e);
+        return /(auto|scroll|hidden)/.test(style.overflowY) && e.clientHeight > 0 && e.scrollHeight > e.clientHeight + 2; }).length""")
+    assert clipped == 0
+    # each model's curves draw with its own series; losses and quality figures on separate plots
+    for name, loss, quality in (("sr-x4", "l1", "set5_psnr_y"), ("inpaint-photo", "hole_l1", None), ("gan-fmnist", "loss_d", None)):
+        _pick(page, "Model card", name)
+        page.wait_for_function("n => document.querySelector('#model-card h3').textContent.includes(n)", arg=name)
+        page.wait_for_function("s => (document.querySelector('#model-losses') || {}).textContent?.includes(s)", arg=loss)
+        if quality:
+            page.wait_for_function("s => (document.querySelector('#model-quality') || {}).textContent?.includes(s)", arg=quality)
+        else:
+            page.locator("#model-quality").wait_for(state="hidden")
+        assert "no log" not in page.locator("#model-losses").text_content()
+
+
+def test_an_example_produces_its_result(page):
+    _tab(page, "Sample")
+    before = page.locator("#sample-output img").first.get_attribute("src") if page.locator("#sample-output img").count() else None
+    page.locator("#sample-examples .gallery-item, #sample-examples tr.tr-body").first.click()
+    _src_changes(page, "#sample-output", before)

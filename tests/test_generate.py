@@ -190,3 +190,17 @@ def test_conditional_vae_prior_moves_z_with_the_class():
         mu, _ = net.encode(x, torch.tensor([1, 2]), torch.tensor([0, 1]))
         prior = net.prior_mean(torch.cat([torch.eye(9)[[1, 2]], torch.eye(3)[[0, 1]]], 1))
         assert torch.allclose(relative, mu - prior)  # the KL is taken against the class's prior
+
+
+def test_all_classes_grid_names_its_rows(tiny):
+    """The Label-conditioned tab's 'all classes' picture writes each class's name beside its row."""
+    from genstudio.ui.tabs.conditional import conditional
+
+    picture, raw = conditional("tiny-cgan", None, None, "all classes", None, None, 0.5, 0, 3, None, "white", 1, False)
+    shown = np.asarray(picture)
+    margin = shown.shape[1] - raw.shape[1]
+    assert margin > 0 and shown.shape[0] == raw.shape[0]
+    names = shown[:, :margin]
+    assert (names < 128).any()  # dark text on white
+    first_row = names[: raw.shape[0] // 10]
+    assert (first_row < 128).any() and (names[-(raw.shape[0] // 10):] < 128).any()  # the first and the last class are named

@@ -79,10 +79,13 @@ def model_curves(name: str | None):
             if k not in ("step", "minutes") and isinstance(v, (int, float))]
     quality = [r for r in long if any(q in r["series"] for q in QUALITY)]
     losses = [r for r in long if r not in quality]
-    empty = [{"step": 0, "series": "no log", "value": 0.0}]
-    return (gr.LinePlot(pd.DataFrame(losses or empty), x="step", y="value", color="series", label="Training losses"),
-            gr.LinePlot(pd.DataFrame(quality or empty), x="step", y="value", color="series", label="Validation figures",
-                        visible=bool(quality)))
+    def plot(rows, label):
+        # the legend is given explicitly: left to itself, the plot keeps the first model's series
+        series = list(dict.fromkeys(r["series"] for r in rows))
+        return gr.LinePlot(pd.DataFrame(rows or [{"step": 0, "series": "", "value": 0.0}]), x="step", y="value", color="series",
+                           colors_in_legend=series, label=label, visible=bool(rows))
+
+    return plot(losses, "Training losses"), plot(quality, "Validation figures")
 
 
 def model_picture(name: str | None):
@@ -111,15 +114,15 @@ def models_table() -> list[list]:
 def build(demo: gr.Blocks) -> SimpleNamespace:
     with gr.Tab("Models", id="models"):
         gr.Dataframe(headers=["name", "task", "architecture", "dataset", "headline metrics"], value=models_table,
-                     interactive=False, wrap=True, max_height=2000, column_widths=["12%", "9%", "15%", "14%", "50%"])
+                     interactive=False, wrap=True, max_height=2000, elem_id="models-table", column_widths=["12%", "9%", "15%", "14%", "50%"])
         names = [m.name for m in registry.list_models(include_unavailable=True)]
         pick = gr.Dropdown(names, value=common.first(names, "emoji-gan"), label="Model card")
         with gr.Row():
             card = gr.Markdown(elem_id="model-card")
             with gr.Column():
                 picture = gr.Image(label="Samples / before-after", interactive=False)
-                losses = gr.LinePlot(x="step", y="value", color="series", label="Training losses")
-                quality = gr.LinePlot(x="step", y="value", color="series", label="Validation figures")
+                losses = gr.LinePlot(x="step", y="value", color="series", label="Training losses", elem_id="model-losses")
+                quality = gr.LinePlot(x="step", y="value", color="series", label="Validation figures", elem_id="model-quality")
     gr.on([demo.load, pick.change], model_card_markdown, pick, card, api_name="model_card").then(
         model_picture, pick, picture, api_visibility="private").then(
         model_curves, pick, [losses, quality], api_visibility="private")

@@ -61,7 +61,7 @@ def build(generators: list[str]) -> SimpleNamespace:
             ordered = sorted(generators, key=lambda m: m not in DEFAULT_MODELS)[:3]
             gans = [m for m in ordered if "truncation" in kind_of(registry.inspect(m)).controls]
             examples = [[m, 0, 16, 0] for m in ordered] + [[m, 1000, 16, 0.7] for m in gans]
-            gr.Examples(examples, inputs=[model, seed, count, truncation], outputs=[out, raw, seeds], label="Try",
+            gr.Examples(examples, inputs=[model, seed, count, truncation], outputs=[out, raw, seeds], label="Try", elem_id="sample-examples",
                         fn=lambda m, s, n, t: sample(m, s, n, None, None, t, 1.0, "white", 4, False),
                         run_on_click=True, cache_examples=False)
 
