@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from genstudio import registry
 from genstudio.tasks import generate
 from genstudio.tasks.images import grid
 from genstudio.tasks.io import read_recipe, save_png
@@ -204,3 +205,23 @@ def test_all_classes_grid_names_its_rows(tiny):
     assert (names < 128).any()  # dark text on white
     first_row = names[: raw.shape[0] // 10]
     assert (first_row < 128).any() and (names[-(raw.shape[0] // 10):] < 128).any()  # the first and the last class are named
+
+
+def test_vae_samples_from_a_gaussian_fitted_to_its_aggregate_posterior():
+    torch.manual_seed(0)
+    vae = registry.build("conv_vae", {"latent_dim": 4, "width": 4})
+    x = torch.rand(64, 1, 28, 28)
+    vae.train()
+    vae.moment_momentum = 0.1  # converge fast; training uses 0.01
+    with torch.no_grad():
+        for _ in range(100):  # training passes keep running moments of q(z | x), like BatchNorm
+            vae(x)
+    vae.eval()
+    with torch.no_grad():
+        mu, logvar = vae.encode(x)
+        covariance = torch.cov(mu.T, correction=0) + torch.diag(logvar.exp().mean(0))
+        scale = vae.prior_scale()
+        assert torch.allclose(vae.posterior_mean, mu.mean(0), atol=1e-3)
+        assert torch.allclose(scale @ scale.T, covariance, atol=1e-3)
+        # z = 0 is the aggregate posterior's mean; a unit step along z moves one prior standard deviation
+        assert torch.allclose(vae.generate(torch.zeros(1, 4)), torch.sigmoid(vae.decode_logits(mu.mean(0, keepdim=True))), atol=1e-5)

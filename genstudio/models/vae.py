@@ -12,6 +12,12 @@ from genstudio.registry import register
 class ConvVAE(nn.Module):
     """Encoder 28->14->7 convs to (mu, logvar); decoder mirrors it and outputs pixel logits.
 
+    Samples come from a Gaussian fitted to the aggregate posterior (the encoder's posteriors
+    over the training set: their mean and covariance, kept as running statistics during
+    training like BatchNorm's) rather than from N(0, I): where the encoder puts the data is
+    where the decoder was trained to decode, so prior samples look like reconstructions
+    rather than blends (Ghosh et al., 2020, fit such ex-post densities).
+
     Args:
         latent_dim: size of z.
         width: channels after the first conv (the second has 2x).
@@ -36,11 +42,27 @@ class ConvVAE(nn.Module):
             nn.ConvTranspose2d(width, channels, 4, 2, 1),
         )
         self.width = width
+        # running moments of the aggregate posterior; N(0, I) until training updates them
+        self.register_buffer("posterior_mean", torch.zeros(latent_dim))
+        self.register_buffer("posterior_second_moment", torch.eye(latent_dim))
+        self.moment_momentum = 0.01
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x in [0, 1] -> (mu, logvar)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar.clamp(-12, 8)
+
+    @torch.no_grad()
+    def _track_posterior(self, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+        """E[z] and E[z z^T] of z ~ q(z | x) over the batch, folded into the running moments."""
+        second = mu.T @ mu / len(mu) + torch.diag(logvar.exp().mean(0))
+        self.posterior_mean.lerp_(mu.mean(0), self.moment_momentum)
+        self.posterior_second_moment.lerp_(second, self.moment_momentum)
+
+    def prior_scale(self) -> torch.Tensor:
+        """Cholesky factor of the aggregate posterior's covariance."""
+        cov = self.posterior_second_moment - torch.outer(self.posterior_mean, self.posterior_mean)
+        return torch.linalg.cholesky(cov + 1e-5 * torch.eye(len(cov), device=cov.device))
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = self.decoder_fc(z).view(len(z), 2 * self.width, self.base, self.base)
@@ -49,15 +71,19 @@ class ConvVAE(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Training pass: (pixel logits, mu, logvar) with a reparameterised sample."""
         mu, logvar = self.encode(x)
+        if self.training:
+            self._track_posterior(mu, logvar)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         return self.decode_logits(z), mu, logvar
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images in [0, 1]: the decoder's Bernoulli means."""
+        """Images in [0, 1] from standard-normal z, mapped onto the fitted prior: the decoder's
+        Bernoulli means. (A temperature scales z, so it scales the spread around the mean.)"""
+        z = self.posterior_mean + z @ self.prior_scale().T
         return torch.sigmoid(self.decode_logits(z))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.generate(self.encode(x)[0])
+        return torch.sigmoid(self.decode_logits(self.encode(x)[0]))
 
 
 @register("styled_conv_vae")
@@ -140,4 +166,5 @@ class StyledConvVAE(nn.Module):
         return x
 
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
-        return self.generate(self.encode(x, labels, styles)[0], labels, styles)
+        mu = self.encode(x, labels, styles)[0]  # absolute; generate adds the prior mean to its z
+        return self.generate(mu - self.prior_mean(self._condition(labels, styles, len(x), x.device)), labels, styles)

@@ -54,7 +54,7 @@ class TrainConfig:
     # GAN
     d_lr: float = 2e-4
     d_width: int = 32
-    d_norm: str = "batch"  # styled discriminator: "batch" (textbook DCGAN) or "spectral"
+    d_norm: str = ""  # "batch": DCGAN's discriminator; "spectral": SNGAN's (styled models: DCGAN's, spectral-normed); "" = batch for styled models, else spectral
     aux_class_weight: float = 0.0  # AC-GAN term beside the projection (0 = projection only)
     diffaugment: str = ""  # comma-separated DiffAugment policy: color, translation, cutout
     # VAE

@@ -138,7 +138,7 @@ class GANFamily(_LabelledImages):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from genstudio.models.gan import Discriminator, StyledDiscriminator
+        from genstudio.models.gan import DCGANDiscriminator, Discriminator
 
         g = registry.build(self.arch, self.model_cfg).to(self.device)
         self.aux_weight = self.t.aux_class_weight
@@ -150,12 +150,11 @@ class GANFamily(_LabelledImages):
         if unknown:
             raise UserError(f"train.diffaugment: unknown policy {', '.join(sorted(unknown))} (use color, translation, cutout)")
         self.num_styles = getattr(g, "num_styles", 0)
-        if self.num_styles:
-            self.d_norm = self.t.d_norm
-            d = StyledDiscriminator(self.t.d_width, g.num_classes, self.num_styles, self.channels,
-                                    self.image_size, self.d_norm, auxiliary_classifier=self.aux_weight > 0)
-        else:
-            self.d_norm = "spectral"
+        self.d_norm = self.t.d_norm or ("batch" if self.num_styles else "spectral")
+        if self.num_styles or self.d_norm == "batch":  # DCGAN's strided discriminator, batch- or spectral-normed
+            d = DCGANDiscriminator(self.t.d_width, g.num_classes, self.num_styles, self.channels,
+                                   self.image_size, self.d_norm, auxiliary_classifier=self.aux_weight > 0)
+        else:  # SNGAN's discriminator (spectral norm throughout)
             d = Discriminator(self.t.d_width, g.num_classes, self.channels, auxiliary_classifier=self.aux_weight > 0)
         d = d.to(self.device)
         self.modules = {"g": g, "d": d}
