@@ -75,6 +75,20 @@ def _src_changes(page, selector, before):
     return page.locator(f"{selector} img").first.get_attribute("src")
 
 
+def test_every_tab_opens_on_a_result(page):
+    """A first visitor sees what each tab does before touching anything (no click here)."""
+    _image_src(page, "#sample-output")
+    assert page.get_by_label("Seeds of these images").input_value() == "0-15"
+    for tab, selector in (("Label-conditioned", "#conditional-output img"), ("Inpaint", "#inpaint-output img"),
+                          ("Upscale", "#upscale-output img"), ("Latent walk", "#walk-video video")):
+        _tab(page, tab)
+        page.locator(selector).first.wait_for(state="attached")
+        if tab == "Label-conditioned":
+            assert page.get_by_role("radio", name="all classes").is_checked()  # the mode that made the opening
+    _tab(page, "Inpaint")
+    page.wait_for_function("() => !window.genstudioEditorBusy")
+
+
 def test_sample_tab_with_emoji_style_and_background(page):
     _tab(page, "Sample")
     page.click("#sample-go")

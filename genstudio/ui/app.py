@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -69,6 +70,15 @@ def build_demo() -> gr.Blocks:
                                 "walk": (w.restore_outputs, walk.restore)})
 
         demo.load(None, js=i.watch_js)
+        # every tab opens on a result: computed once in the background, shared by every visitor
+        openings = []
+        for tab in (s, c, i, u, w):
+            compute, outputs = tab.opening
+            openings.append(common.once(compute))
+            demo.load(_opened(openings[-1], len(outputs)), None, outputs, api_visibility="private")
+        # started once the server listens (see `launch`), so it does not delay serving
+        demo.warm_openings = lambda: threading.Thread(target=lambda: [compute() for compute in openings], daemon=True,
+                                                      name="openings").start()
         # start-up: each model picker shows the controls its model takes
         demo.load(common.control_updates, [s.model, s.label, s.style], s.controls, api_visibility="private").then(
             c.pickers, [c.model, c.label, c.style, c.controls[3], c.controls[4]], c.controls, api_visibility="private")
@@ -84,6 +94,13 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def _opened(compute, count: int):
+    def load():
+        values = compute()
+        return values if values is not None else tuple(gr.skip() for _ in range(count))
+    return load
+
+
 def walk_from_seeds(model, seeds, label, style):
     """The Sample tab's seeds, with its fixed class and style (none fixed: the walk tours
     every class and keeps the first seed's style)."""
@@ -97,4 +114,7 @@ def queued(demo: gr.Blocks) -> gr.Blocks:
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs) -> None:
-    queued(build_demo()).launch(server_name=host, server_port=port, share=share, show_error=True, **kwargs)
+    demo = queued(build_demo())
+    demo.launch(server_name=host, server_port=port, share=share, show_error=True, prevent_thread_lock=True, **kwargs)
+    demo.warm_openings()
+    demo.block_thread()

@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import random
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,25 @@ def user_errors(fn):
             log.exception("internal error %s in %s", error_id, fn.__name__)
             raise gr.Error(f"internal error (id {error_id}): this is a bug, not your input; the server log has the details",
                            print_exception=False) from None
+
+    return wrapper
+
+
+def once(compute):
+    """A computation done once per process and shared by every visitor (what a tab opens
+    with); a failure is logged once and then shows nothing rather than an error."""
+    lock, done = threading.Lock(), {}
+
+    @functools.wraps(compute)
+    def wrapper():
+        with lock:
+            if "value" not in done:
+                try:
+                    done["value"] = compute()
+                except Exception:  # gr.Error included: a tab without its opening still works
+                    log.exception("opening %s failed", getattr(compute, "__qualname__", compute))
+                    done["value"] = None
+        return done["value"]
 
     return wrapper
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import gradio as gr
 import numpy as np
 
+from genstudio.masks import random_mask
 from genstudio.tasks import inpaint, io
 from genstudio.ui import common
 from genstudio.ui.common import UserError, load_model, png, user_errors, whole
@@ -127,7 +128,7 @@ def build(inpainters: list[str]) -> SimpleNamespace:
             with gr.Column(scale=1):
                 out = gr.Image(label="Result", format="png", type="pil", buttons=["download", "fullscreen"],
                                elem_id="inpaint-output", interactive=False)
-                mask = gr.Image(label="Mask used (white = filled)", format="png", type="pil", height=200, interactive=False)
+                mask_shown = gr.Image(label="Mask used (white = filled)", format="png", type="pil", height=200, interactive=False)
                 note = gr.Markdown()
                 to_upscale = gr.Button("Send result to upscale")
         with gr.Row(visible=False):  # the API form: an image file and a mask file (white = fill)
@@ -141,8 +142,18 @@ def build(inpainters: list[str]) -> SimpleNamespace:
     not_an_image_button.click(not_an_image, None, note, api_visibility="private")
     # first wait for the editor (and clear the last result's note), then inpaint what it shows
     go.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
-        inpaint_editor, [editor, method, strategy, dilate, feather, editor_ready], [out, mask, note],
+        inpaint_editor, [editor, method, strategy, dilate, feather, editor_ready], [out, mask_shown, note],
         api_name="inpaint_editor", concurrency_id="gpu")
-    api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather], [out, mask, note],
+    api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather], [out, mask_shown, note],
                  api_name="inpaint", concurrency_id="gpu")
-    return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS)
+
+    def opening():
+        """The tab opens on an example photo's fill of seeded brush strokes, with the strokes shown
+        as the mask. (The editor stays empty: it exists only once its tab is shown, and a photo
+        given to it then would race the user's own.)"""
+        photo = io.read_image(common.assets() / "photos" / "chelsea.png")
+        strokes = random_mask(*photo.shape[:2], np.random.default_rng(5), coverage=(0.06, 0.10))
+        return _inpaint(photo, strokes, method.value, strategy.value, dilate.value, feather.value)
+
+    return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS,
+                           opening=(opening, [out, mask_shown, note]))

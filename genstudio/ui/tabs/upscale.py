@@ -60,4 +60,10 @@ def build(upscalers: list[str]) -> SimpleNamespace:
                                elem_id="upscale-output", interactive=False)
                 report = gr.Markdown()
     go.click(upscale_image, [image, model, evaluate, tile], [slider, out, report], api_name="upscale", concurrency_id="gpu")
-    return SimpleNamespace(image=image)
+
+    def opening():
+        """The tab opens on an example photo in Evaluate mode: model and bicubic side by side, scored."""
+        photo = str(common.assets() / "photos" / "coffee.png")
+        return (photo, True, *upscale_image(photo, model.value, True, tile.value))
+
+    return SimpleNamespace(image=image, opening=(opening, [image, evaluate, slider, out, report]))

@@ -1,6 +1,7 @@
 """Latent walk: looping videos through a generator's latent, class and style space."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -105,7 +106,14 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
 
     inputs = [model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size, resize, truncation, background]
     go.click(latent_walk, inputs, [video, recipe], api_name="walk", concurrency_id="video", concurrency_limit=1)
-    return SimpleNamespace(model=model, seeds=seeds, labels=labels, styles=styles,
+
+    def opening():
+        """The tab opens on the default walk, kept apart from the hourly-pruned videos."""
+        folder = Path(tempfile.gettempdir()) / "genstudio-openings"
+        folder.mkdir(exist_ok=True)
+        return tuple(shutil.copy(path, folder) for path in latent_walk(*(c.value for c in inputs)))
+
+    return SimpleNamespace(opening=(opening, [video, recipe]), model=model, seeds=seeds, labels=labels, styles=styles,
                            restore_outputs=[model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size,
                                             resize, truncation, background, video])
 
