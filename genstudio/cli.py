@@ -43,6 +43,30 @@ def cmd_models(args) -> int:
     return 0
 
 
+SAMPLE_SETTINGS = ("model", "n", "seed", "label", "style", "truncation", "temperature")
+
+
+def _recipe_settings(source: str | None) -> dict:
+    """The sample settings of a recipe: a PNG's (app or CLI) or a link's."""
+    if not source:
+        return {}
+    from genstudio.tasks.io import read_recipe, recipe_from_query
+
+    if Path(source).is_file():
+        try:
+            recipe = read_recipe(source)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise UserError(f"--recipe {source}: not an image made by GenStudio") from exc
+    else:
+        recipe = recipe_from_query(source)
+    if not recipe or recipe.get("task") not in ("sample", "conditional"):
+        raise UserError(f"--recipe {source}: holds no sample or label-conditioned recipe")
+    if recipe["task"] == "conditional" and (recipe.get("mode", "one class") != "one class" or recipe.get("label") is None):
+        raise UserError(f"--recipe {source}: a {recipe.get('mode', 'all classes')!r} grid; `genstudio sample` remakes "
+                        "one-class grids (use the app for this one)")
+    return {k: recipe[k] for k in SAMPLE_SETTINGS if recipe.get(k) is not None}
+
+
 def cmd_sample(args) -> int:
     import numpy as np
 
@@ -52,6 +76,11 @@ def cmd_sample(args) -> int:
     from genstudio.tasks.images import grid
     from genstudio.tasks.io import make_recipe, save_png
 
+    settings = {"n": 16, "seed": 0, "temperature": 1.0, **_recipe_settings(args.recipe),
+                **{k: v for k, v in vars(args).items() if k in SAMPLE_SETTINGS and v is not None}}
+    if not settings.get("model"):
+        raise UserError("give --model (or a --recipe that names one)")
+    args = argparse.Namespace(**{**vars(args), **settings})
     model = registry.load(args.model)
     latent = kind_of(model).latent_settings(args.truncation, args.temperature)
     images = sample(model, args.n, args.seed, label=args.label, style=args.style, **latent)
@@ -200,13 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("sample", help="sample images from a GAN/VAE (conditional: --label)")
-    p.add_argument("--model", required=True)
-    p.add_argument("--n", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    p.add_argument("--model", help="required unless --recipe names it")
+    p.add_argument("--recipe", help="remake a result: a PNG the app or CLI made, or a link the app gave "
+                                    "(options given here override its settings)")
+    p.add_argument("--n", type=int, default=None, help="number of images (default 16)")
+    p.add_argument("--seed", type=int, default=None, help="image i uses seed + i (default 0)")
     p.add_argument("--label", help="class index or name (conditional models; default: drawn per image from its seed)")
     p.add_argument("--style", help="style index or name (style-conditional models such as emoji-gan; default: drawn per image)")
     p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 1.0")
-    p.add_argument("--temperature", type=float, default=1.0, help="VAE prior temperature")
+    p.add_argument("--temperature", type=float, default=None, help="VAE prior temperature (default 1)")
     p.add_argument("--output", required=True, help=".png grid or .npz images")
     p.set_defaults(func=cmd_sample)
 

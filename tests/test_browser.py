@@ -284,3 +284,38 @@ def test_an_example_produces_its_result(page):
     before = page.locator("#sample-output img").first.get_attribute("src") if page.locator("#sample-output img").count() else None
     page.locator("#sample-examples .gallery-item, #sample-examples tr.tr-body").first.click()
     _src_changes(page, "#sample-output", before)
+
+
+def _decoded(page, selector) -> np.ndarray:
+    from PIL import Image
+
+    src = page.locator(f"{selector} img").first.get_attribute("src")
+    return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGBA"))
+
+
+def test_a_copied_link_remakes_the_result_in_a_fresh_page(page):
+    _tab(page, "Sample")
+    before = _image_src(page, "#sample-output")
+    page.get_by_role("spinbutton", name="Seed").first.fill("4242")
+    page.click("#sample-go")
+    _src_changes(page, "#sample-output", before)
+    page.wait_for_function("() => { const e = document.querySelector('#sample-link textarea, #sample-link input');"
+                           " return e && e.value.includes('seed=4242') && e.value.startsWith('http') }")
+    link = page.locator("#sample-link textarea, #sample-link input").first.input_value()
+    made = _decoded(page, "#sample-output")
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1100})
+    fresh = context.new_page()
+    fresh.set_default_timeout(60_000)
+    try:
+        fresh.goto(link)
+        fresh.wait_for_function("() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '4242')")
+        fresh.wait_for_function("() => document.querySelector('#sample-output img')")
+        assert fresh.get_by_label("Seeds of these images").input_value().startswith("4242-")
+        assert np.array_equal(_decoded(fresh, "#sample-output"), made)
+        # a link with nonsense values opens the tab with a note, not an error page
+        fresh.goto(link.split("?")[0] + "?task=sample&model=emoji-gan&seed=-5&n=abc&bogus=1")
+        fresh.get_by_text("ignored seed=-5").wait_for()
+        fresh.click("#sample-go")
+        fresh.wait_for_function("() => document.querySelector('#sample-output img')")
+    finally:
+        context.close()

@@ -116,3 +116,20 @@ def test_errors_are_one_line(run):
                  ["eval", "missing-model"]):
         out = run(*args, ok=False)
         assert out.stderr.startswith("genstudio ") and "Traceback" not in out.stderr
+
+
+def test_sample_remakes_a_recipe_from_a_png_or_a_link(run, tmp_path):
+    run("sample", "--model", "tiny-emoji", "--n", 6, "--seed", 41, "--label", "Flags", "--style", "twemoji", "--truncation", 1.5,
+        "--output", "first.npz")
+    run("sample", "--model", "tiny-emoji", "--n", 6, "--seed", 41, "--label", "Flags", "--style", "twemoji", "--truncation", 1.5,
+        "--output", "first.png")
+    first = np.load(tmp_path / "first.npz")["images"]
+    run("sample", "--recipe", "first.png", "--output", "again.npz")  # the PNG's own recipe
+    assert np.array_equal(np.load(tmp_path / "again.npz")["images"], first)
+    link = "http://127.0.0.1:7860/?task=sample&model=tiny-emoji&seed=41&n=6&label=Flags&style=twemoji&truncation=1.5"
+    run("sample", "--recipe", link, "--output", "linked.npz")  # a link the app gave
+    assert np.array_equal(np.load(tmp_path / "linked.npz")["images"], first)
+    run("sample", "--recipe", link, "--seed", 42, "--output", "other.npz")  # options override the recipe
+    assert np.array_equal(np.load(tmp_path / "other.npz")["images"][:5], first[1:])
+    out = run("sample", "--recipe", "http://x/?task=conditional&model=tiny-emoji&mode=all%20classes", "--output", "x.png", ok=False)
+    assert "one-class grids" in out.stderr and "Traceback" not in out.stderr

@@ -3,6 +3,7 @@ EXIF rotation applied, size bounded, and the recipe written into PNG text metada
 from __future__ import annotations
 
 import json
+import urllib.parse
 import uuid
 import warnings
 from pathlib import Path
@@ -109,6 +110,29 @@ def make_recipe(task: str, **settings: Any) -> dict[str, Any]:
 
     return {"app": f"genstudio {__version__}", "task": task, "id": uuid.uuid4().hex,
             **{k: v for k, v in settings.items() if v is not None}}
+
+
+PROVENANCE = ("app", "id")  # recorded with an output, not settings that remake it
+
+
+def recipe_to_query(recipe: dict[str, Any]) -> str:
+    """A recipe as a URL query string (the settings only): strings as they are, other values
+    as JSON. `recipe_from_query` reads it back."""
+    return urllib.parse.urlencode({k: v if isinstance(v, str) else json.dumps(v)
+                                   for k, v in recipe.items() if k not in PROVENANCE})
+
+
+def recipe_from_query(text: str) -> dict[str, Any]:
+    """The recipe in a link (a whole URL or its query string). Values that read as JSON
+    (numbers, lists, true/false) are read as such, the rest kept as text."""
+    query = urllib.parse.urlsplit(text).query if "?" in text else text
+    recipe: dict[str, Any] = {}
+    for key, value in urllib.parse.parse_qsl(query):
+        try:
+            recipe[key] = json.loads(value)
+        except ValueError:
+            recipe[key] = value
+    return recipe
 
 
 def save_png(image: np.ndarray, path: str | Path, recipe: dict[str, Any] | None = None) -> Path:

@@ -13,7 +13,8 @@ from pathlib import Path
 import gradio as gr
 
 from genstudio.data import EMOJI_CREDITS
-from genstudio.ui import common
+from genstudio.tasks import io
+from genstudio.ui import common, links
 
 
 def make_gradio_image_cache_atomic() -> None:
@@ -58,6 +59,7 @@ def build_demo() -> gr.Blocks:
                     "inpaint, upscale and walk through latent space. Every model here was trained on a 2-core CPU by this "
                     "project's own pipeline; the **Models** tab shows how good each one is and how it was made. "
                     "Emoji: " + EMOJI_CREDITS + ".")
+        link_note = gr.Markdown(visible=False, elem_id="link-note")
         with gr.Tabs() as tabs:
             s = sample.build(generators)
             c = conditional.build(conditionals)
@@ -65,17 +67,33 @@ def build_demo() -> gr.Blocks:
             u = upscale.build(upscalers)
             w = walk.build(generators, [m for m in upscalers if common.registry.inspect(m).card.get("channels") != 4])
             models.build(demo)
-            recipe.build(tabs, {"sample": (s.restore_outputs, sample.restore),
-                                "conditional": (c.restore_outputs, conditional.restore),
-                                "walk": (w.restore_outputs, walk.restore)})
+            restorable = {"sample": (s.restore_outputs, sample.restore), "conditional": (c.restore_outputs, conditional.restore),
+                          "walk": (w.restore_outputs, walk.restore)}
+            recipe.build(tabs, restorable)
 
         demo.load(None, js=i.watch_js)
         # every tab opens on a result: computed once in the background, shared by every visitor
         openings = []
-        for tab in (s, c, i, u, w):
+        for name, tab in (("sample", s), ("conditional", c), ("inpaint", i), ("upscale", u), ("walk", w)):
             compute, outputs = tab.opening
             openings.append(common.once(compute))
-            demo.load(_opened(openings[-1], len(outputs)), None, outputs, api_visibility="private")
+            demo.load(_opened(name, openings[-1], len(outputs)), None, outputs, api_visibility="private")
+        # a link: its settings restored in its tab, and its result remade there
+        linked_task = gr.State(None)
+        restore = recipe.restorer(restorable)
+        restored = [tabs] + [component for outputs, _ in restorable.values() for component in outputs]
+
+        def open_link(request: gr.Request):
+            query = str(request.query_params) if request is not None and request.query_params else ""
+            clean, notes = links.checked(io.recipe_from_query(query)) if query else (None, [])
+            note = gr.Markdown("**From the link:** " + "; ".join(notes), visible=True) if notes else gr.skip()
+            return [clean and clean["task"], note, *(restore(clean) if clean else [gr.skip()] * len(restored))]
+
+        opened = demo.load(open_link, None, [linked_task, link_note, *restored], api_visibility="private")
+        for name, tab in (("sample", s), ("conditional", c), ("walk", w)):
+            fn, inputs, outputs = tab.run
+            opened = opened.then(_run_if_linked(name, fn, len(outputs)), [linked_task, *inputs], outputs,
+                                 api_visibility="private")
         # started once the server listens (see `launch`), so it does not delay serving
         demo.warm_openings = lambda: threading.Thread(target=lambda: [compute() for compute in openings], daemon=True,
                                                       name="openings").start()
@@ -94,11 +112,18 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
-def _opened(compute, count: int):
-    def load():
-        values = compute()
+def _opened(name: str, compute, count: int):
+    """A tab's opening, unless the page's link opens that tab with a result of its own."""
+    def load(request: gr.Request):
+        values = None if links.query_task(request) == name else compute()
         return values if values is not None else tuple(gr.skip() for _ in range(count))
     return load
+
+
+def _run_if_linked(name: str, run, count: int):
+    def remake(task, *inputs):
+        return run(*inputs) if task == name else tuple(gr.skip() for _ in range(count))
+    return remake
 
 
 def walk_from_seeds(model, seeds, label, style):

@@ -8,7 +8,7 @@ import gradio as gr
 
 from genstudio.kinds import kind_of
 from genstudio.tasks import generate, images, io
-from genstudio.ui import common
+from genstudio.ui import common, links
 from genstudio.ui.common import chosen, load_model, optional_float, png, shown, user_errors, whole
 
 MODES = ["one class", "all classes", "all styles", "blend classes", "blend styles"]
@@ -80,6 +80,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
             with gr.Column(scale=2):
                 out = gr.Image(label="Samples", format="png", type="pil", buttons=["download", "fullscreen"],
                                elem_id="conditional-output", interactive=False)
+                link = links.link_box("conditional-link")
                 with gr.Row():
                     to_inpaint = gr.Button("Send to inpaint", elem_classes=[common.LOADS_INPAINT_EDITOR])
                     to_upscale = gr.Button("Send to upscale")
@@ -103,13 +104,14 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                  [label, style, truncation, blend_label, blend_style], api_visibility="private")
     inputs = [model, label, style, mode, blend_label, blend_style, weight, seed, count, truncation, background, scale, smooth]
     go.click(conditional, inputs, [out, raw], api_name="conditional", concurrency_id="gpu")
+    links.keep_link(out, link)
 
     def opening():
         """The tab opens on every class, a few of each, and shows the mode that made them."""
         settings = {**{c: c.value for c in inputs}, mode: "all classes", count: 6}
         return ("all classes", 6, *conditional(*(settings[c] for c in inputs)))
 
-    return SimpleNamespace(opening=(opening, [mode, count, out, raw]), model=model, label=label, style=style, mode=mode, raw=raw, out=out, to_inpaint=to_inpaint,
+    return SimpleNamespace(opening=(opening, [mode, count, out, raw]), run=(conditional, inputs, [out, raw]), model=model, label=label, style=style, mode=mode, raw=raw, out=out, to_inpaint=to_inpaint,
                            to_upscale=to_upscale, controls=[label, style, truncation, blend_label, blend_style],
                            pickers=pickers,
                            restore_outputs=[model, label, style, mode, blend_label, blend_style, weight, seed, count,

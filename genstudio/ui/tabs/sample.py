@@ -8,7 +8,7 @@ import gradio as gr
 
 from genstudio.kinds import kind_of
 from genstudio.tasks import generate, images, io
-from genstudio.ui import common
+from genstudio.ui import common, links
 from genstudio.ui.common import chosen, load_model, optional_float, png, shown, user_errors, whole
 
 DEFAULT_MODELS = ("emoji-gan", "gan-fmnist")
@@ -50,6 +50,7 @@ def build(generators: list[str]) -> SimpleNamespace:
                 out = gr.Image(label="Samples (PNG carries its recipe)", format="png", type="pil",
                                buttons=["download", "fullscreen"], elem_id="sample-output", interactive=False)
                 seeds = gr.Textbox(label="Seeds of these images", interactive=False)
+                link = links.link_box("sample-link")
                 with gr.Row():
                     to_inpaint = gr.Button("Send to inpaint", elem_classes=[common.LOADS_INPAINT_EDITOR])
                     to_upscale = gr.Button("Send to upscale")
@@ -69,9 +70,10 @@ def build(generators: list[str]) -> SimpleNamespace:
     model.change(common.control_updates, [model, label, style], controls, api_visibility="private")
     inputs = [model, seed, count, label, style, truncation, temperature, background, scale, smooth]
     go.click(sample, inputs, [out, raw, seeds], api_name="sample", concurrency_id="gpu")
+    links.keep_link(out, link)
     defaults = [c.value for c in inputs]
     opening = lambda: sample(*defaults)  # the tab opens on its default grid
-    return SimpleNamespace(opening=(opening, [out, raw, seeds]), model=model, label=label, style=style, seed=seed, count=count, truncation=truncation,
+    return SimpleNamespace(opening=(opening, [out, raw, seeds]), run=(sample, inputs, [out, raw, seeds]), model=model, label=label, style=style, seed=seed, count=count, truncation=truncation,
                            temperature=temperature, background=background, controls=controls, raw=raw, seeds=seeds,
                            out=out, to_inpaint=to_inpaint, to_upscale=to_upscale, to_walk=to_walk,
                            restore_outputs=[model, seed, count, label, style, truncation, temperature, background, out])

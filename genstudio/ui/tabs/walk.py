@@ -12,7 +12,7 @@ import gradio as gr
 from genstudio.kinds import kind_of
 from genstudio.limits import Limits
 from genstudio.tasks import generate, io, walk
-from genstudio.ui import common
+from genstudio.ui import common, links
 from genstudio.ui.common import load_model, optional_float, user_errors, whole
 
 DEFAULT_MODELS = ("emoji-gan", "gan-fmnist")
@@ -96,6 +96,7 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
                 video = gr.Video(label="Walk (H.264 mp4, loops)", interactive=False, autoplay=True, loop=True,
                                  buttons=["download"], elem_id="walk-video")
                 recipe = gr.File(label="Recipe (JSON)", interactive=False)
+                link = links.link_box("walk-link")
         styled = [m for m in generators if registry.inspect(m).styles]
         examples = ([[m, "3", "Food & Drink", "noto, twemoji, fluent", 1, 1] for m in styled][:1]
                     + [[m, "1,2", "", "", 1, 1] for m in generators if registry.inspect(m).task == "conditional"][:1]
@@ -106,6 +107,7 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
 
     inputs = [model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size, resize, truncation, background]
     go.click(latent_walk, inputs, [video, recipe], api_name="walk", concurrency_id="video", concurrency_limit=1)
+    links.keep_link(recipe, link)
 
     def opening():
         """The tab opens on the default walk, kept apart from the hourly-pruned videos."""
@@ -113,7 +115,7 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
         folder.mkdir(exist_ok=True)
         return tuple(shutil.copy(path, folder) for path in latent_walk(*(c.value for c in inputs)))
 
-    return SimpleNamespace(opening=(opening, [video, recipe]), model=model, seeds=seeds, labels=labels, styles=styles,
+    return SimpleNamespace(opening=(opening, [video, recipe]), run=(latent_walk, inputs, [video, recipe]), model=model, seeds=seeds, labels=labels, styles=styles,
                            restore_outputs=[model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size,
                                             resize, truncation, background, video])
 
