@@ -43,7 +43,7 @@ EDITOR_WATCH_JS = f"""() => {{
   const fetchBefore = window.fetch;
   window.fetch = (...args) => {{
     const url = String(args[0] && args[0].url || args[0]);
-    if (!/\/(upload|component_server)/.test(url)) return fetchBefore(...args);
+    if (!url.includes("/upload") && !url.includes("/component_server")) return fetchBefore(...args);
     const uploads = window.genstudioEditorUploads;
     uploads.pending += 1;
     uploads.last = Date.now();
