@@ -295,12 +295,14 @@ def _decoded(page, selector) -> np.ndarray:
 
 def test_a_copied_link_remakes_the_result_in_a_fresh_page(page):
     _tab(page, "Sample")
-    before = _image_src(page, "#sample-output")
+    shown = page.locator("#sample-output img")
+    before = shown.first.get_attribute("src") if shown.count() else None
     page.get_by_role("spinbutton", name="Seed").first.fill("4242")
+    page.get_by_role("spinbutton", name="number input for Display scale").first.fill("6")  # not the default 4
     page.click("#sample-go")
     _src_changes(page, "#sample-output", before)
     page.wait_for_function("() => { const e = document.querySelector('#sample-link textarea, #sample-link input');"
-                           " return e && e.value.includes('seed=4242') && e.value.startsWith('http') }")
+                           " return e && e.value.includes('seed=4242') && e.value.includes('display_scale=6') }")
     link = page.locator("#sample-link textarea, #sample-link input").first.input_value()
     made = _decoded(page, "#sample-output")
     context = page.context.browser.new_context(viewport={"width": 1400, "height": 1100})

@@ -115,11 +115,12 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                            to_upscale=to_upscale, controls=[label, style, truncation, blend_label, blend_style],
                            pickers=pickers,
                            restore_outputs=[model, label, style, mode, blend_label, blend_style, weight, seed, count,
-                                            truncation, background, out])
+                                            truncation, background, scale, smooth, out])
 
 
 def restore(recipe: dict) -> list:
     """A Label-conditioned recipe's settings for `restore_outputs` (the old image is cleared)."""
     return [recipe.get("model"), recipe.get("label"), recipe.get("style") or common.DRAWN, recipe.get("mode", "one class"),
             recipe.get("blend_label"), recipe.get("blend_style"), recipe.get("blend_weight") or 0.5, recipe.get("seed", 0),
-            recipe.get("n", 16), recipe.get("truncation") or 0, recipe.get("background") or "white", None]
+            recipe.get("n", 16), recipe.get("truncation") or 0, recipe.get("background") or "white",
+            recipe.get("display_scale", 4), bool(recipe.get("smooth", False)), None]

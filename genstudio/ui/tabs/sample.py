@@ -76,11 +76,13 @@ def build(generators: list[str]) -> SimpleNamespace:
     return SimpleNamespace(opening=(opening, [out, raw, seeds]), run=(sample, inputs, [out, raw, seeds]), model=model, label=label, style=style, seed=seed, count=count, truncation=truncation,
                            temperature=temperature, background=background, controls=controls, raw=raw, seeds=seeds,
                            out=out, to_inpaint=to_inpaint, to_upscale=to_upscale, to_walk=to_walk,
-                           restore_outputs=[model, seed, count, label, style, truncation, temperature, background, out])
+                           restore_outputs=[model, seed, count, label, style, truncation, temperature, background, scale, smooth,
+                                            out])
 
 
 def restore(recipe: dict) -> list:
     """A Sample recipe's settings for `restore_outputs` (the old image is cleared)."""
     return [recipe.get("model"), recipe.get("seed", 0), recipe.get("n", 16),
             recipe.get("label") or common.DRAWN, recipe.get("style") or common.DRAWN,
-            recipe.get("truncation") or 0, recipe.get("temperature") or 1.0, recipe.get("background") or "white", None]
+            recipe.get("truncation") or 0, recipe.get("temperature") or 1.0, recipe.get("background") or "white",
+            recipe.get("display_scale", 4), bool(recipe.get("smooth", False)), None]
