@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("eval", help="measure a model and write the figures into its card")
-    p.add_argument("name")
+    p.add_argument("name", help="a shelf model, or a run directory / checkpoint file (measured only, nothing written)")
     p.add_argument("--no-write", action="store_true", help="print only; leave the card as it is")
     p.set_defaults(func=cmd_eval)
     return parser

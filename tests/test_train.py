@@ -139,7 +139,7 @@ def test_resume_is_exact(name, tmp_path, folder_dataset, photo_folder):
 
 
 def test_training_leaves_the_shelf_alone_until_promoted(tmp_path, folder_dataset, photo_folder, monkeypatch):
-    from genstudio.eval.evaluate import promote
+    from genstudio.eval.evaluate import evaluate, promote
 
     shelf = tmp_path / "checkpoints"
     shelf.mkdir()
@@ -152,7 +152,10 @@ def test_training_leaves_the_shelf_alone_until_promoted(tmp_path, folder_dataset
     assert sorted(p.name for p in shelf.iterdir()) == ["MANIFEST.json"]
     assert (shelf / "MANIFEST.json").read_text() == "{}\n"
     registry.clear_cache()
+    measured = evaluate(str(path.parent), progress=lambda m: None)  # a run is measured, not shipped
+    assert "20-40% psnr model" in measured and sorted(p.name for p in shelf.iterdir()) == ["MANIFEST.json"]
     shipped, metrics = promote(path.parent, progress=lambda m: None)
+    assert metrics == measured  # the same evaluation
     assert shipped == shelf / "t-inpaint.safetensors"
     loaded = registry.load("t-inpaint", "cpu")  # manifest entry and hash written
     assert loaded.card["metrics"] == metrics and "20-40% psnr model" in metrics

@@ -324,9 +324,22 @@ def _save_picture(model: LoadedModel) -> None:
         save_png(picture, folder / f"{model.name}.png", {"model": model.name, "task": "example"})
 
 
+def _run_checkpoint(run: str | Path) -> Path:
+    """The model file of a run directory (or the file itself)."""
+    run = Path(run)
+    files = [run] if run.is_file() else sorted(run.glob(f"*{registry.SUFFIX}")) if run.is_dir() else []
+    if len(files) != 1:
+        raise UserError(f"{run}: expected a run directory holding one {registry.SUFFIX} file (the run's model), "
+                        f"or that file; found {len(files)}")
+    return files[0]
+
+
 def evaluate(name: str, write: bool = True, progress: Progress = print) -> dict[str, Any]:
     """Evaluate a shelf model; with `write`, store the figures in its card's `metrics` and its
-    example picture in assets/models/NAME.png."""
+    example picture in assets/models/NAME.png. A run directory or a run's checkpoint file (a
+    stage to compare before promoting one) is measured and nothing is written."""
+    if Path(name).is_dir() or name.endswith(registry.SUFFIX):
+        return measure(registry.load_file(_run_checkpoint(name)), progress)
     model = registry.load(name)
     metrics = measure(model, progress)
     if write:
@@ -338,15 +351,12 @@ def evaluate(name: str, write: bool = True, progress: Progress = print) -> dict[
 def promote(run_dir: str | Path, progress: Progress = print) -> tuple[Path, dict[str, Any]]:
     """Evaluate a training run's model (the same evaluation as `genstudio eval`), write the
     figures into its card and only then put it on the shelf (checkpoints/ + MANIFEST.json)."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
+    if not Path(run_dir).is_dir():
         raise UserError(f"{run_dir} is not a run directory")
-    files = sorted(run_dir.glob(f"*{registry.SUFFIX}"))
-    if len(files) != 1:
-        raise UserError(f"{run_dir}: expected one {registry.SUFFIX} file (the run's model), found {len(files)}")
-    model = registry.load_file(files[0])
-    progress(f"evaluating {model.name} from {files[0]}")
+    checkpoint = _run_checkpoint(run_dir)
+    model = registry.load_file(checkpoint)
+    progress(f"evaluating {model.name} from {checkpoint}")
     metrics = measure(model, progress)
     _save_picture(model)
-    registry.publish(files[0], metrics=metrics)
+    registry.publish(checkpoint, metrics=metrics)
     return registry.checkpoint_path(model.name), metrics
