@@ -144,8 +144,10 @@ def save_png(image: np.ndarray, path: str | Path, recipe: dict[str, Any] | None 
     return Path(path)
 
 
-def read_recipe(path: str | Path) -> dict[str, Any] | None:
-    """The recipe stored in a PNG made by GenStudio, or None."""
-    with Image.open(path) as image:
-        text = image.info.get(RECIPE_KEY) or getattr(image, "text", {}).get(RECIPE_KEY)
-    return json.loads(text) if text else None
+def read_recipe(source: str | Path | Image.Image) -> dict[str, Any] | None:
+    """The recipe stored in a PNG made by GenStudio (a path or an opened image), or None."""
+    if isinstance(source, Image.Image):
+        text = source.info.get(RECIPE_KEY) or getattr(source, "text", {}).get(RECIPE_KEY)
+        return json.loads(text) if text else None
+    with Image.open(source) as image:
+        return read_recipe(image)

@@ -6,15 +6,15 @@ dropped with a note (the tab's default stands), never an error page.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
+from PIL import Image
 
 from genstudio import registry
-from genstudio.tasks import generate, io, walk
+from genstudio.tasks import generate, io
 from genstudio.ui import common
+from genstudio.ui.tabs.recipe import recipe_in
 
 LINKED_TASKS = {"sample": ("sample", "conditional"), "conditional": ("conditional",), "walk": ("sample", "conditional")}
 # the query string made absolute in the browser, which alone knows the address it was served at
@@ -138,12 +138,7 @@ def query_of(output) -> str:
     """The link query of an output the app made (a PNG with its recipe, or a walk's recipe file)."""
     if output is None:
         return ""
-    if hasattr(output, "info"):  # a PIL image from an output component
-        text = output.info.get(io.RECIPE_KEY)
-        recipe = None if text is None else json.loads(text)
-    else:
-        path = Path(output)
-        recipe = walk.read_video_recipe(path) if path.suffix.lower() in (".mp4", ".json") else io.read_recipe(path)
+    recipe = io.read_recipe(output) if isinstance(output, Image.Image) else recipe_in(output)
     return "?" + io.recipe_to_query(recipe) if recipe else ""
 
 

@@ -9,11 +9,8 @@ from genstudio.tasks import io, walk
 from genstudio.ui.common import UserError, user_errors
 
 
-@user_errors
-def read_recipe(file_path):
-    """A PNG, MP4 or JSON made by the app -> its recipe."""
-    if not file_path:
-        raise UserError("drop a PNG or MP4 made by GenStudio")
+def recipe_in(file_path) -> dict | None:
+    """The recipe a PNG, MP4 or JSON made by the app carries, or None."""
     path = Path(file_path)
     recipe = walk.read_video_recipe(path) if path.suffix.lower() in (".mp4", ".json") else None
     if recipe is None and path.suffix.lower() not in (".mp4",):
@@ -21,6 +18,16 @@ def read_recipe(file_path):
             recipe = io.read_recipe(path)
         except (OSError, SyntaxError) as exc:
             raise UserError(f"{path.name} is not an image or video made by GenStudio") from exc
+    return recipe
+
+
+@user_errors
+def read_recipe(file_path):
+    """A PNG, MP4 or JSON made by the app -> its recipe."""
+    if not file_path:
+        raise UserError("drop a PNG or MP4 made by GenStudio")
+    path = Path(file_path)
+    recipe = recipe_in(path)
     if not recipe:
         raise UserError(f"{path.name} carries no GenStudio recipe")
     return recipe
