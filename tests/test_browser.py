@@ -190,11 +190,11 @@ def test_walk_tab(page):
     page.get_by_label("Seeds (keyframes)").fill("3")
     page.get_by_label("Classes (conditional models)").fill("Food & Drink")
     page.get_by_label("Styles (style models)").fill("noto, twemoji, fluent")  # a style morph of one emoji
+    opening = page.evaluate("() => { const v = document.querySelector('#walk-video video'); return v ? v.src : null }")
     page.click("#walk-go")
-    video = page.locator("#walk-video video").first
-    video.wait_for(state="attached")
-    page.wait_for_function("() => { const v = document.querySelector('#walk-video video'); return v && v.src && v.readyState >= 1 }")
-    assert page.evaluate("() => document.querySelector('#walk-video video').duration") > 0
+    # the tab opened on a walk of its own: wait for the new video, not that one
+    page.wait_for_function("s => { const v = document.querySelector('#walk-video video');"
+                           " return v && v.src && v.src !== s && v.readyState >= 1 && v.duration > 0 }", arg=opening)
     _shot(page, "tab-walk")
 
 
