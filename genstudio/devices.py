@@ -27,3 +27,13 @@ def autocast(device: torch.device):
     """Mixed precision where it pays (CUDA fp16); a no-op context elsewhere."""
     enabled = device.type == "cuda"
     return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=enabled)
+
+
+def has_fast_bfloat16(device: torch.device) -> bool:
+    """Whether bfloat16 compute is native here. On a CPU without AVX512-BF16 or AMX oneDNN
+    emulates it: a GAN step measured 50x slower (53 s against 1 s on an AVX2 EPYC)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False

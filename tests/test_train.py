@@ -264,3 +264,28 @@ def test_cascade_joins_a_generator_run_and_an_upscaler_run(tmp_path):
     with pytest.raises(ValueError, match="generator, then an upscaler"):
         cfg.write_text(cfg.read_text().replace(f'"{tmp_path / "gen"}", "{tmp_path / "x2"}"', f'"{tmp_path / "x2"}", "{tmp_path / "gen"}"'))
         train(cfg, run_dir=tmp_path / "wrong")
+
+    # a later stage goes on training the cascade's generator from the assembled checkpoint
+    cascade_file = str(tmp_path / "cascade" / "t-cascade.safetensors")
+    later = {"steps": 1, "init_from": cascade_file, "init_part": "generator", "lr": 0.0, "d_lr": 0.0, **train_cfg}
+    again = registry.load_file(train(_config(tmp_path, "t-gen2", family, data, model, later), run_dir=tmp_path / "gen2"))
+    for (key, value), started in zip(gen.net.named_parameters(), again.net.parameters()):  # lr 0: unchanged
+        assert torch.equal(started, value), key
+    assert again.card["provenance"]["init_from"]["part"] == "generator"
+    with pytest.raises(ValueError, match="no such part .*generator, upscaler"):
+        train(_config(tmp_path, "t-gen3", family, data, model, {**later, "init_part": "decoder"}), run_dir=tmp_path / "gen3")
+
+
+def test_balanced_batches_draw_every_label_equally_often(tmp_path):
+    from genstudio.train.config import load_config
+    from genstudio.train.families import make_family
+
+    family, data, model, train_cfg, _ = EMOJI_GAN
+    counts = {}
+    for balanced in (False, True):
+        cfg = load_config(_config(tmp_path, "t-balanced", family, data, model, {**train_cfg, "batch_size": 512, "balanced": balanced}))
+        fam = make_family(cfg, torch.device("cpu"))
+        _, (labels, _styles) = next(fam.batches())
+        counts[balanced] = torch.bincount(labels, minlength=9).double() / 512
+    assert counts[False].max() > 0.17  # People & Body: 1,114 of 5,406 emoji
+    assert (counts[True] - 1 / 9).abs().max() < 0.05

@@ -48,6 +48,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     ema: float = 0.0  # EMA decay of the shipped network (0 = none)
     init_from: str = ""  # start from a model's weights: a shelf name or a run directory / .safetensors file
+    init_part: str = ""  # of a composite init_from (a cascade), the part to start from: "generator" or "upscaler"
     lr: float = 2e-4
     betas: list[float] = field(default_factory=list)  # Adam's; empty = the family's (GAN 0, 0.9; else 0.9, 0.999)
     loss: str = ""  # family-specific: gan "hinge" | "bce"; inpaint "l1" | "l2"
@@ -56,6 +57,7 @@ class TrainConfig:
     d_width: int = 32
     d_norm: str = ""  # "batch": DCGAN's discriminator; "spectral": SNGAN's (styled models: DCGAN's, spectral-normed); "" = batch for styled models, else spectral
     aux_class_weight: float = 0.0  # AC-GAN term beside the projection (0 = projection only)
+    balanced: bool = False  # draw every label equally often (rare categories get as many steps as common ones)
     diffaugment: str = ""  # comma-separated DiffAugment policy: color, translation, cutout
     # VAE
     beta: float = 1.0

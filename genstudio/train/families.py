@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from genstudio import data, registry
 from genstudio.card import Card
+from genstudio.devices import has_fast_bfloat16
 from genstudio.errors import UserError
 from genstudio.masks import random_mask
 from genstudio.tasks.images import composite, grid, to_uint8
@@ -39,6 +40,10 @@ class Family:
         self.batch_size = self.t.batch_size // world  # global batch split over processes
         if self.t.precision not in ("fp32", "bf16"):
             raise UserError(f"train.precision must be 'fp32' or 'bf16', got {self.t.precision!r}")
+        # bf16 only where the hardware has it: emulated, it is far slower than fp32
+        self.precision = "bf16" if self.t.precision == "bf16" and has_fast_bfloat16(device) else "fp32"
+        if self.precision != self.t.precision and rank == 0:
+            print(f"{cfg.name}: this {device.type} has no native bfloat16, training in fp32", flush=True)
 
     def arch_spec(self) -> tuple[str, dict]:
         return self.arch, self.model_cfg
@@ -46,7 +51,7 @@ class Family:
     def autocast(self):
         """Context for forward passes: bfloat16 autocast when the config asks for it (weights,
         optimiser state and backward stay float32)."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.t.precision == "bf16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def _adam(self, module, lr: float, betas=(0.9, 0.999)):
         return torch.optim.Adam(module.parameters(), lr=lr, betas=tuple(self.t.betas or betas))
@@ -89,8 +94,15 @@ class _LabelledImages(Family):
 
     def batches(self) -> Iterator[tuple[torch.Tensor, tuple[torch.Tensor, ...]]]:
         """(images in [0, 1], (labels,) or (labels, styles))."""
+        weights = None
+        if self.t.balanced:  # each label as likely as any other: weight 1 / (its label's count)
+            weights = 1.0 / torch.bincount(self.labels.cpu())[self.labels.cpu()].double()
         while True:
-            idx = torch.randint(0, len(self.images), (self.batch_size,), generator=self.rng).to(self.device)
+            if weights is None:
+                idx = torch.randint(0, len(self.images), (self.batch_size,), generator=self.rng)
+            else:
+                idx = torch.multinomial(weights, self.batch_size, replacement=True, generator=self.rng)
+            idx = idx.to(self.device)
             conds = (self.labels[idx], self.styles[idx]) if self.styles is not None else (self.labels[idx],)
             yield self.images[idx].float() / 255, conds
 

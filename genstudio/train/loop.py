@@ -31,7 +31,7 @@ from genstudio.errors import UserError
 from genstudio.tasks.io import to_pil
 from genstudio.train.config import RunConfig, load_config
 from genstudio.train.ddp import unwrap
-from genstudio.train.stages import read_stage, stage_record
+from genstudio.train.stages import part_of, read_stage, stage_record
 
 
 def _git_commit() -> str | None:
@@ -131,11 +131,14 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         if Path(t.init_from).resolve() in (run_dir.resolve(), out_path.resolve()):
             raise UserError("init_from must name another run: this run overwrites its own checkpoint")
         start, loaded = read_stage(t.init_from)
-        if (start.arch, start.kwargs) != family.arch_spec():
-            raise UserError(f"init_from {t.init_from!r} is a {start.arch} {start.kwargs}, this config builds {family.arch_spec()}")
-        init_record = stage_record(start, t.init_from)
+        spec, start_net = ((start.arch, start.kwargs), loaded.net)
+        if t.init_part:
+            spec, start_net = part_of(start, loaded.net, t.init_part)
+        if spec != family.arch_spec():
+            raise UserError(f"init_from {t.init_from!r} is a {spec[0]} {spec[1]}, this config builds {family.arch_spec()}")
+        init_record = stage_record(start, t.init_from) | ({"part": t.init_part} if t.init_part else {})
         if not (resume and state_path.exists()):
-            shipped.load_state_dict(loaded.net.state_dict())
+            shipped.load_state_dict(start_net.state_dict())
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None
 
     start_step, elapsed = 0, 0.0
@@ -188,6 +191,7 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
             "processes": world,
             "device": str(device),
             "torch_threads": torch.get_num_threads(),
+            "precision": family.precision,  # what ran: bf16 falls back to fp32 where it would be emulated
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "git_commit": _git_commit(),
             "ema": t.ema or None,

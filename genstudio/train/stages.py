@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from genstudio import registry
 from genstudio.errors import UserError
 
@@ -36,6 +38,16 @@ def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
     if before.get("init_from"):
         record["init_from"] = before["init_from"]
     return record
+
+
+def part_of(info: registry.ModelInfo, net: torch.nn.Module, part: str) -> tuple[tuple[str, dict], torch.nn.Module]:
+    """((arch, kwargs), module) of one part of a composite model, e.g. a cascade's generator,
+    so a later stage can go on training it after the assembled model has shipped."""
+    spec = info.kwargs.get(part)
+    if not (isinstance(spec, dict) and {"arch", "kwargs"} <= spec.keys()):
+        parts = [k for k, v in info.kwargs.items() if isinstance(v, dict) and "arch" in v]
+        raise UserError(f"init_part {part!r}: {info.name} has no such part (its parts: {', '.join(parts) or 'none'})")
+    return (spec["arch"], spec["kwargs"]), getattr(net, part)
 
 
 def read_stage(reference: str) -> tuple[registry.ModelInfo, registry.LoadedModel]:
