@@ -30,7 +30,8 @@ def main() -> None:
         page.wait_for_timeout(1500)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot.png"))
-        page.get_by_role("tab", name="Label-conditioned", exact=True).click()
+        tab = lambda name: page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
+        tab("Label-conditioned")
         page.get_by_role("radio", name="all styles").check()
         page.get_by_role("spinbutton", name="number input for Images (per row in 'all classes' / 'all styles')").fill("6")
         page.click("#conditional-go")
@@ -38,8 +39,19 @@ def main() -> None:
         page.wait_for_timeout(1500)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot-conditional.png"))
+        tab("Sample")
+        for seed in ("7", "8"):
+            before = page.locator("#sample-output img").first.get_attribute("src")
+            page.get_by_role("spinbutton", name="Seed").first.fill(seed)
+            page.click("#sample-go")
+            page.wait_for_function("s => document.querySelector('#sample-output img').src !== s", arg=before)
+        tab("History")
+        page.wait_for_function("() => document.querySelectorAll('#history-gallery img').length >= 3")
+        page.wait_for_timeout(1000)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(REPO / "assets" / "screenshot-history.png"))
         browser.close()
-    print("wrote assets/screenshot.png, assets/screenshot-conditional.png")
+    print("wrote assets/screenshot.png, assets/screenshot-conditional.png, assets/screenshot-history.png")
 
 
 if __name__ == "__main__":

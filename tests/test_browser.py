@@ -49,7 +49,7 @@ def screenshot_on_failure(request, page):
 
 
 def _tab(page, name):
-    page.get_by_role("tab", name=name, exact=True).click()
+    page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
 
 
 def _shot(page, name):
@@ -319,5 +319,52 @@ def test_a_copied_link_remakes_the_result_in_a_fresh_page(page):
         fresh.get_by_text("ignored seed=-5").wait_for()
         fresh.click("#sample-go")
         fresh.wait_for_function("() => document.querySelector('#sample-output img')")
+    finally:
+        context.close()
+
+
+def test_history_keeps_each_result_and_restores_one(page):
+    """Two results made, the first restored from the History (same settings, same pixels),
+    also after a reload (remade from its recipe); the zip holds both with their recipes."""
+    import zipfile
+
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+    fresh = context.new_page()
+    fresh.set_default_timeout(60_000)
+    try:
+        fresh.goto(page.url.split("?")[0])
+        before = _image_src(fresh, "#sample-output")  # the opening, which the History leaves out
+        made = {}
+        for seed in ("111", "222"):
+            fresh.get_by_role("spinbutton", name="Seed").first.fill(seed)
+            fresh.get_by_role("spinbutton", name="number input for Number of images").first.fill("4")
+            fresh.click("#sample-go")
+            before = _src_changes(fresh, "#sample-output", before)
+            made[seed] = _decoded(fresh, "#sample-output")
+        _tab(fresh, "Label-conditioned")  # its opening, shown now for the first time, is no one's result
+        _image_src(fresh, "#conditional-output")
+        _tab(fresh, "History")
+        fresh.wait_for_function("() => document.querySelectorAll('#history-gallery img').length === 2")
+        fresh.wait_for_timeout(1000)
+        assert fresh.locator("#history-gallery img").count() == 2
+        captions = fresh.locator("#history-gallery").inner_text()
+        assert captions.index("seed 222") < captions.index("seed 111"), captions  # newest first
+        for attempt in ("held by the session", "remade after a reload"):
+            fresh.locator("#history-gallery img").nth(1).click()  # the first result made
+            fresh.wait_for_function("() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '111')")
+            fresh.wait_for_function("() => document.querySelector('#sample-output img')")
+            assert np.array_equal(_decoded(fresh, "#sample-output"), made["111"]), attempt
+            if attempt == "held by the session":
+                fresh.reload()
+                fresh.wait_for_selector("#sample-go")
+                _tab(fresh, "History")
+                fresh.wait_for_function("() => document.querySelectorAll('#history-gallery img').length === 2")
+        _tab(fresh, "History")
+        with fresh.expect_download() as download:
+            fresh.click("#history-download")
+            fresh.locator("#history-zip a").first.click()
+        # the session after the reload holds the result it remade; the other keeps its recipe and thumbnail
+        names = sorted(zipfile.ZipFile(download.value.path()).namelist())
+        assert names == ["01-sample-thumbnail.webp", "01-sample.json", "02-sample.json", "02-sample.png"], names
     finally:
         context.close()

@@ -46,7 +46,7 @@ def make_gradio_image_cache_atomic() -> None:
 
 
 def build_demo() -> gr.Blocks:
-    from genstudio.ui.tabs import conditional, inpaint, models, recipe, sample, upscale, walk
+    from genstudio.ui.tabs import conditional, history, inpaint, models, recipe, sample, upscale, walk
 
     make_gradio_image_cache_atomic()
     generators = common.model_choices("sample", "conditional")
@@ -68,17 +68,27 @@ def build_demo() -> gr.Blocks:
             w = walk.build(generators, [m for m in upscalers if common.registry.inspect(m).card.get("channels") != 4])
             models.build(demo)
             restorable = {"sample": (s.restore_outputs, sample.restore), "conditional": (c.restore_outputs, conditional.restore),
+                          "inpaint": (i.restore_outputs, inpaint.restore), "upscale": (u.restore_outputs, upscale.restore),
                           "walk": (w.restore_outputs, walk.restore)}
             recipe.build(tabs, restorable)
+            h = history.build()
 
         demo.load(None, js=i.watch_js)
+        demo.load(history.gallery_items, h.entries, h.gallery, api_visibility="private")  # the History kept in the browser
+        # every result goes into the History, except each tab's opening (shown to everyone, made by no one)
+        results = {"sample": s.out, "conditional": c.out, "inpaint": i.out, "upscale": u.out, "walk": w.video}
+        opening_keys = {name: gr.State(None) for name in results}  # the settings key of the tab's opening
+        for name, output in results.items():
+            output.change(history.record, [output, h.entries, h.files, opening_keys[name]],
+                          [h.entries, h.files], api_visibility="private")
         # every tab opens on a result: computed once in the background, shared by every visitor
         openings = []
         for name, tab in (("sample", s), ("conditional", c), ("inpaint", i), ("upscale", u), ("walk", w)):
             compute, outputs = tab.opening
             openings.append(common.once(compute))
-            demo.load(_opened(name, openings[-1], len(outputs)), None, outputs, api_visibility="private")
-        # a link: its settings restored in its tab, and its result remade there
+            demo.load(_opened(name, openings[-1], outputs.index(results[name]), len(outputs)), None,
+                      [*outputs, opening_keys[name]], api_visibility="private")
+        # a link or a History entry: its settings restored in its tab, and a seeded result remade there
         linked_task = gr.State(None)
         restore = recipe.restorer(restorable)
         restored = [tabs] + [component for outputs, _ in restorable.values() for component in outputs]
@@ -89,11 +99,24 @@ def build_demo() -> gr.Blocks:
             note = gr.Markdown("**From the link:** " + "; ".join(notes), visible=True) if notes else gr.skip()
             return [clean and clean["task"], note, *(restore(clean) if clean else [gr.skip()] * len(restored))]
 
-        opened = demo.load(open_link, None, [linked_task, link_note, *restored], api_visibility="private")
-        for name, tab in (("sample", s), ("conditional", c), ("walk", w)):
-            fn, inputs, outputs = tab.run
-            opened = opened.then(_run_if_linked(name, fn, len(outputs)), [linked_task, *inputs], outputs,
-                                 api_visibility="private")
+        def open_entry(entries, files, event: gr.SelectData):
+            """A History entry back in its tab: its settings, and its result as this session holds it
+            (else remade from the seed; a photo's result without its photo stays cleared)."""
+            entry = (entries or [])[event.index]
+            recipe_, held = entry["recipe"], (files or {}).get(entry["key"])
+            updates = restore(recipe_)
+            if held:
+                updates[restored.index(restorable[recipe_["task"]][0][-1])] = held
+            remake = recipe_["task"] if not held and recipe_["task"] in history.REMADE else None
+            return [remake, *updates]
+
+        remakes = [demo.load(open_link, None, [linked_task, link_note, *restored], api_visibility="private"),
+                   h.gallery.select(open_entry, [h.entries, h.files], [linked_task, *restored], api_visibility="private")]
+        for event in remakes:
+            for name, tab in (("sample", s), ("conditional", c), ("walk", w)):
+                fn, inputs, outputs = tab.run
+                event = event.then(_run_if_linked(name, fn, len(outputs)), [linked_task, *inputs], outputs,
+                                   api_visibility="private")
         # started once the server listens (see `launch`), so it does not delay serving
         demo.warm_openings = lambda: threading.Thread(target=lambda: [compute() for compute in openings], daemon=True,
                                                       name="openings").start()
@@ -112,11 +135,16 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
-def _opened(name: str, compute, count: int):
-    """A tab's opening, unless the page's link opens that tab with a result of its own."""
+def _opened(name: str, compute, result_index: int, count: int):
+    """A tab's opening and its settings key (so the History leaves it out), unless the page's
+    link opens that tab with a result of its own."""
+    from genstudio.ui.tabs.history import recipe_of, settings_key
+
     def load(request: gr.Request):
         values = None if links.query_task(request) == name else compute()
-        return values if values is not None else tuple(gr.skip() for _ in range(count))
+        if values is None:
+            return tuple(gr.skip() for _ in range(count + 1))
+        return (*values, settings_key(recipe_of(values[result_index])))
     return load
 
 

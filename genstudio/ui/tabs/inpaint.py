@@ -156,4 +156,11 @@ def build(inpainters: list[str]) -> SimpleNamespace:
         return _inpaint(photo, strokes, method.value, strategy.value, dilate.value, feather.value)
 
     return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS,
-                           opening=(opening, [out, mask_shown, note]))
+                           opening=(opening, [out, mask_shown, note]),
+                           restore_outputs=[method, strategy, dilate, feather, mask_shown, note, out])
+
+
+def restore(recipe: dict) -> list:
+    """An Inpaint recipe's settings for `restore_outputs` (a recipe holds no photo: results are cleared)."""
+    return [recipe.get("model"), recipe.get("strategy", "crop"), recipe.get("dilate", 0), recipe.get("feather", 0),
+            None, "", None]

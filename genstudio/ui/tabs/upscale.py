@@ -66,4 +66,10 @@ def build(upscalers: list[str]) -> SimpleNamespace:
         photo = str(common.assets() / "photos" / "coffee.png")
         return (photo, True, *upscale_image(photo, model.value, True, tile.value))
 
-    return SimpleNamespace(image=image, opening=(opening, [image, evaluate, slider, out, report]))
+    return SimpleNamespace(image=image, out=out, opening=(opening, [image, evaluate, slider, out, report]),
+                           restore_outputs=[model, evaluate, tile, slider, report, out])
+
+
+def restore(recipe: dict) -> list:
+    """An Upscale recipe's settings for `restore_outputs` (a recipe holds no photo: results are cleared)."""
+    return [recipe.get("model"), bool(recipe.get("evaluate", False)), recipe.get("tile", 256), None, "", None]

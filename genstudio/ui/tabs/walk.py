@@ -115,7 +115,7 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
         folder.mkdir(exist_ok=True)
         return tuple(shutil.copy(path, folder) for path in latent_walk(*(c.value for c in inputs)))
 
-    return SimpleNamespace(opening=(opening, [video, recipe]), run=(latent_walk, inputs, [video, recipe]), model=model, seeds=seeds, labels=labels, styles=styles,
+    return SimpleNamespace(opening=(opening, [video, recipe]), run=(latent_walk, inputs, [video, recipe]), video=video, model=model, seeds=seeds, labels=labels, styles=styles,
                            restore_outputs=[model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size,
                                             resize, truncation, background, video])
 
