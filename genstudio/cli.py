@@ -6,6 +6,7 @@ Examples:
     genstudio sample --model emoji-gan --label "Food & Drink" --style twemoji --n 64 --seed 0 --output grid.png
     genstudio upscale --model sr-x4 --input photo.png --output photo_x4.png
     genstudio inpaint --model inpaint-photo --input photos/ --mask masks/ --output filled/
+    genstudio outpaint --model inpaint-photo --input photo.png --extend 64,0,64,0 --output wider.png
     genstudio walk --model gan-fmnist --seeds 1,5,9-12 --frames-per-transition 30 --fps 30 --loop --output walk.mp4
     genstudio train configs/sr-x2.toml --set train.steps=2000   (writes runs/sr-x2/)
     genstudio train configs/sr-x2.toml --resume
@@ -164,6 +165,26 @@ def cmd_inpaint(args) -> int:
     return 0
 
 
+def cmd_outpaint(args) -> int:
+    from tqdm import tqdm
+
+    from genstudio import registry
+    from genstudio.limits import Limits
+    from genstudio.tasks.inpaint import BASELINES, outpaint, parse_extension
+    from genstudio.tasks.io import make_recipe, read_image, save_png
+
+    extend = parse_extension(args.extend)
+    method = args.model if args.model in BASELINES else registry.load(args.model)
+    pairs = _pairs(args.input, args.output)
+    for src, dst, _ in tqdm(pairs, disable=len(pairs) == 1, desc="outpaint"):
+        result = outpaint(read_image(src), extend, method, max_pixels=Limits.from_env().max_pixels)
+        if result.notice:
+            print(f"{src.name}: {result.notice}", file=sys.stderr)
+        save_png(result.image, dst, make_recipe("outpaint", model=args.model, input=src.name, extend=list(extend)))
+    print(f"wrote {len(pairs)} image(s) to {args.output}")
+    return 0
+
+
 def cmd_walk(args) -> int:
     from genstudio import registry
     from genstudio.tasks.generate import parse_seeds
@@ -258,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dilate", type=int, default=0)
     p.add_argument("--feather", type=int, default=0)
     p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("outpaint", help="extend an image (file or folder) beyond its border")
+    p.add_argument("--model", required=True, help="an inpaint model, or telea / navier-stokes")
+    p.add_argument("--input", required=True)
+    p.add_argument("--extend", required=True, help="pixels to add: LEFT,TOP,RIGHT,BOTTOM (or one number for all sides)")
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=cmd_outpaint)
 
     p = sub.add_parser("walk", help="render a latent-walk video")
     p.add_argument("--model", required=True)

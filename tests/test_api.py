@@ -56,6 +56,9 @@ def test_readme_api_calls(client, tmp_path):
                                              "crop", 0, 0, api_name="/inpaint")
     src, out = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(filled).convert("RGB"))
     assert np.array_equal(out[mask == 0], src[mask == 0])
+    wider, border, note = client.predict(handle_file(photo), "inpaint-photo", 64, 0, 64, 0, api_name="/outpaint")
+    out = np.asarray(Image.open(wider).convert("RGB"))
+    assert out.shape == (400, 728, 3) and np.array_equal(out[:, 64:664], src) and "728x400" in note
     video, recipe = client.predict("gan-fmnist", "1,5,9-12", "", "", 6, 12, "spherical", True, 1, 1, 128, "nearest", 0, "white", api_name="/walk")
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text())["frames_per_transition"] == 6
     assert client.predict("sr-x2", api_name="/model_card").startswith("### sr-x2")
@@ -86,6 +89,11 @@ def test_errors_reach_the_client_as_messages(client, tmp_path):
 
     with pytest.raises(AppError, match="out of range|unknown label"):
         client.predict("cgan-fmnist", "Robot", None, "one class", None, None, 0.5, 7, 8, 0, "white", 4, False, api_name="/conditional")
+    photo = handle_file(str(REPO / "assets" / "photos" / "coffee.png"))
+    with pytest.raises(AppError, match="less than minimum value 0"):  # Gradio checks the Number first
+        client.predict(photo, "telea", -8, 0, 0, 0, api_name="/outpaint")
+    with pytest.raises(AppError, match="at most 4x"):
+        client.predict(photo, "telea", 0, 0, 4000, 0, api_name="/outpaint")
     with pytest.raises(AppError, match="limit"):
         client.predict("gan-fmnist", "1-60", "", "", 120, 12, "spherical", True, 1, 1, 128, "nearest", 0, "white", api_name="/walk")
 

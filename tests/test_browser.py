@@ -168,6 +168,43 @@ def test_inpaint_processes_the_photo_the_editor_shows(page):
     assert _result_size(page, "#inpaint-output", before) == (451, 300)
 
 
+def test_inpaint_mask_tools_and_extend(page, tmp_path):
+    """A mask file replaces the strokes, inverted and grown, shown over the result; Extend
+    widens the photo and keeps it exact."""
+    from PIL import Image
+
+    _tab(page, "Inpaint")
+    page.locator("#inpaint-examples .gallery-item").nth(1).click()  # chelsea.png, 451 x 300
+    page.wait_for_function("() => !window.genstudioEditorBusy")
+    keep = np.zeros((300, 451), np.uint8)
+    keep[:, :300] = 255  # inverted: the right 151 columns are filled
+    Image.fromarray(keep).save(tmp_path / "mask.png")
+    page.get_by_text("Mask tools").click()
+    page.locator("#inpaint-mask-file input[type=file]").first.set_input_files(str(tmp_path / "mask.png"))
+    page.locator("#inpaint-mask-file img").first.wait_for()
+    page.locator("#inpaint-invert input").check()
+    page.locator("#inpaint-overlay input").check()
+    page.get_by_role("spinbutton", name="number input for Grow mask (px)").fill("4")
+    before = page.locator("#inpaint-output img").first.get_attribute("src")
+    page.click("#inpaint-go")
+    _src_changes(page, "#inpaint-output", before)
+    result, shown = _decoded(page, "#inpaint-output")[..., :3], _decoded(page, "#inpaint-mask-used")[..., :3]
+    photo = np.asarray(Image.open(REPO / "assets" / "photos" / "chelsea.png").convert("RGB"))
+    assert result.shape == photo.shape and np.array_equal(result[:, :296], photo[:, :296])  # kept, less the 4 px grown
+    assert not np.array_equal(result[:, 300:], photo[:, 300:])
+    assert np.array_equal(shown[:, :296], photo[:, :296]) and (shown[:, 300:, 1] < shown[:, 300:, 0]).mean() > 0.9  # magenta tint
+
+    page.get_by_text("Extend (outpaint)").click()
+    page.get_by_role("spinbutton", name="Left (px)").fill("24")
+    page.get_by_role("spinbutton", name="Right (px)").fill("40")
+    before = page.locator("#inpaint-output img").first.get_attribute("src")
+    page.click("#extend-go")
+    _src_changes(page, "#inpaint-output", before)
+    wider = _decoded(page, "#inpaint-output")[..., :3]
+    assert wider.shape == (300, 451 + 64, 3) and np.array_equal(wider[:, 24:475], photo)
+    _shot(page, "tab-inpaint-extend")
+
+
 def test_inpaint_says_when_a_file_is_not_an_image(page, tmp_path):
     _tab(page, "Inpaint")
     text = tmp_path / "notes.txt"

@@ -77,6 +77,19 @@ def test_inpaint_file_and_folder(run, tmp_path, photo):
     assert (tmp_path / "filled" / "x.png").exists()
 
 
+def test_outpaint_file_and_bad_extensions(run, tmp_path, photo):
+    Image.fromarray(photo).save(tmp_path / "p.png")
+    run("outpaint", "--model", "tiny-inpaint", "--input", "p.png", "--extend", "16,0,8,4", "--output", "wide.png")
+    out = np.asarray(Image.open(tmp_path / "wide.png"))
+    assert out.shape == (photo.shape[0] + 4, photo.shape[1] + 24, 3)
+    assert np.array_equal(out[: photo.shape[0], 16 : 16 + photo.shape[1]], photo)
+    assert read_recipe(tmp_path / "wide.png")["extend"] == [16, 0, 8, 4]
+    bad = run("outpaint", "--model", "telea", "--input", "p.png", "--extend=-3,0,0,0", "--output", "x.png", ok=False)
+    assert "0 or more" in bad.stderr and not (tmp_path / "x.png").exists()
+    bad = run("outpaint", "--model", "telea", "--input", "p.png", "--extend", "1,2", "--output", "x.png", ok=False)
+    assert "LEFT,TOP,RIGHT,BOTTOM" in bad.stderr
+
+
 def test_walk(run, tmp_path):
     run("walk", "--model", "tiny-gan", "--seeds", "1,5,9-10", "--frames-per-transition", 4, "--fps", 8, "--loop",
         "--size", 64, "--output", "w.mp4")

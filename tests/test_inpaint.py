@@ -95,3 +95,55 @@ def test_wrong_model_and_method(tiny, photo):
         inpaint(photo, _mask(photo.shape[:2]), tiny("tiny-gan"))
     with pytest.raises(ValueError, match="unknown method"):
         inpaint(photo, _mask(photo.shape[:2]), "photoshop")
+
+
+def test_invert_keeps_what_was_painted(tiny, photo):
+    m = _mask(photo.shape[:2])
+    result = inpaint(photo, m, "telea", invert=True)
+    assert np.array_equal(result.image[m > 0], photo[m > 0])
+    assert (result.mask > 0).sum() == (m == 0).sum()
+
+
+@pytest.mark.parametrize("method", ["tiny-inpaint", "telea"])
+@pytest.mark.parametrize("sides", [(32, 0, 32, 0), (0, 100, 5, 1), (7, 7, 7, 7)])
+def test_outpaint_keeps_the_photo_exact_and_fills_the_border(tiny, photo, method, sides):
+    from genstudio.tasks.inpaint import outpaint
+
+    left, top, right, bottom = sides
+    result = outpaint(photo, sides, tiny(method) if method.startswith("tiny") else method)
+    h, w = photo.shape[:2]
+    assert result.image.shape == (h + top + bottom, w + left + right, 3)
+    inside = result.image[top : top + h, left : left + w]
+    assert np.array_equal(inside, photo)
+    assert result.mask.shape == result.image.shape[:2] and (result.mask > 0).sum() == result.mask.size - h * w
+    border = result.image[result.mask > 0].astype(float)
+    assert border.std() > 1  # filled from the photo, not a flat colour
+
+
+def test_outpaint_gray_rgba_and_bad_requests(photo):
+    from genstudio.tasks.inpaint import outpaint, parse_extension
+
+    gray = photo[..., 0]
+    assert outpaint(gray, (3, 0, 0, 4), "telea").image.shape == (gray.shape[0] + 4, gray.shape[1] + 3)
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 200, np.uint8)])
+    out = outpaint(rgba, (0, 0, 10, 0), "telea").image
+    assert out.shape[2] == 4 and np.array_equal(out[:, : photo.shape[1]], rgba)
+    assert "Nothing to extend" in outpaint(photo, (0, 0, 0, 0), "telea").notice
+    assert parse_extension("16") == (16, 16, 16, 16) and parse_extension("1, 2,3,4") == (1, 2, 3, 4)
+    for bad, message in (("1,2,3", "four whole numbers"), ("a,b,c,d", "four whole numbers")):
+        with pytest.raises(ValueError, match=message):
+            parse_extension(bad)
+    with pytest.raises(ValueError, match="0 or more"):
+        outpaint(photo, (-1, 0, 0, 0), "telea")
+    with pytest.raises(ValueError, match="at most 4x"):
+        outpaint(photo, (0, 0, 10_000, 0), "telea")
+    with pytest.raises(ValueError, match="the limit is"):
+        outpaint(photo, (100, 100, 100, 100), "telea", max_pixels=200 * 200)
+
+
+def test_mask_overlay_tints_only_the_filled_part(photo):
+    from genstudio.tasks.inpaint import mask_overlay
+
+    m = _mask(photo.shape[:2])
+    shown = mask_overlay(photo, m)
+    assert np.array_equal(shown[m == 0], photo[m == 0]) and not np.array_equal(shown[m > 0], photo[m > 0])

@@ -85,13 +85,14 @@ def _resize(a: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
 
 
 def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "telea", strategy: str = "crop",
-            padding: int = 32, max_side: int = 512, dilate: int = 0, feather: int = 0) -> InpaintResult:
+            padding: int = 32, max_side: int = 512, dilate: int = 0, feather: int = 0, invert: bool = False) -> InpaintResult:
     """Fill `mask` (nonzero = hole) in `image` with a learned model or 'telea' / 'navier-stokes'.
 
     strategy 'crop' works on the hole's bounding box plus `padding` pixels of context;
     'whole' on the whole image. Either is shrunk to at most `max_side` for the fill if
     larger, and the fill is enlarged back into the hole. `dilate` grows the hole by that
-    many pixels; `feather` blends the fill into the hole's inner edge (never outside it)."""
+    many pixels; `feather` blends the fill into the hole's inner edge (never outside it);
+    `invert` swaps hole and kept part first (keep what was painted, fill the rest)."""
     if isinstance(method, str) and method not in BASELINES:
         raise UserError(f"unknown method {method!r}; choose a model or one of {', '.join(BASELINES)}")
     if not isinstance(method, str) and method.task != "inpaint":
@@ -103,6 +104,8 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "te
     image = normalize_array(image)
     h, w = image.shape[:2]
     hole = mask_from_array(mask, (h, w))
+    if invert:
+        hole = 1 - hole
     if dilate:
         hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1)))
     if not hole.any():
@@ -143,3 +146,82 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "te
     else:
         out = out_color[..., 0] if image.ndim == 2 else out_color
     return InpaintResult(out, hole * 255)
+
+
+OUTPAINT_BAND = 48  # px added per pass: the model fills a narrow strip best, with its context beside it
+OUTPAINT_SEGMENT = 384  # px along an edge per fill, so a long edge is filled at full resolution
+
+
+def parse_extension(text: str | tuple | list) -> tuple[int, int, int, int]:
+    """'LEFT,TOP,RIGHT,BOTTOM' (or one number for every side) -> four whole pixel counts."""
+    parts = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
+    if len(parts) == 1:
+        parts *= 4
+    try:
+        values = tuple(int(p) for p in parts)
+    except (TypeError, ValueError):
+        raise UserError(f"extend must be four whole numbers LEFT,TOP,RIGHT,BOTTOM (pixels to add), got {text!r}") from None
+    if len(values) != 4:
+        raise UserError(f"extend must be four whole numbers LEFT,TOP,RIGHT,BOTTOM (pixels to add), got {text!r}")
+    return values
+
+
+def outpaint(image: np.ndarray, extend: tuple[int, int, int, int], method: LoadedModel | str = "telea",
+             max_pixels: int = 4096 * 4096) -> InpaintResult:
+    """Extend `image` by (left, top, right, bottom) pixels, the new border filled by `method`.
+
+    The border is filled outward in bands of OUTPAINT_BAND pixels, side by side and in
+    segments along each edge, so every fill sees real or already-filled pixels next to it
+    at full resolution. The original pixels come back exactly."""
+    left, top, right, bottom = (int(v) for v in extend)
+    if min(left, top, right, bottom) < 0:
+        raise UserError(f"extend takes pixels to add on each side (0 or more), got {left},{top},{right},{bottom}")
+    image = normalize_array(image)
+    h, w = image.shape[:2]
+    if not any((left, top, right, bottom)):
+        return InpaintResult(image.copy(), np.zeros((h, w), np.uint8), "Nothing to extend: every side is 0 px.")
+    if max(left, right) > 4 * w or max(top, bottom) > 4 * h:
+        raise UserError(f"extend a side by at most 4x the image ({4 * w} px left/right, {4 * h} px top/bottom)")
+    out_h, out_w = h + top + bottom, w + left + right
+    if out_h * out_w > max_pixels:
+        raise UserError(f"the extended image would be {out_w}x{out_h} = {out_h * out_w:,} pixels; the limit is {max_pixels:,}")
+    squeeze = image.ndim == 2
+    canvas = image[..., None] if squeeze else image
+    filled = np.zeros((h, w), np.uint8)  # 0 = original, 1 = new
+    remaining = [left, top, right, bottom]
+    while any(remaining):
+        step = [min(OUTPAINT_BAND, r) for r in remaining]
+        remaining = [r - s for r, s in zip(remaining, step)]
+        # replicated edges only give the new band a shape; the fill replaces every new pixel
+        canvas = cv2.copyMakeBorder(canvas, step[1], step[3], step[0], step[2], cv2.BORDER_REPLICATE).reshape(
+            canvas.shape[0] + step[1] + step[3], canvas.shape[1] + step[0] + step[2], canvas.shape[2])
+        filled = np.pad(filled, ((step[1], step[3]), (step[0], step[2])), constant_values=1)
+        ch, cw = canvas.shape[:2]
+        todo = np.zeros((ch, cw), np.uint8)
+        todo[: step[1]], todo[ch - step[3]:], todo[:, : step[0]], todo[:, cw - step[2]:] = 1, 1, 1, 1
+        for segment in _segments(todo):
+            canvas = inpaint(canvas, segment, method, strategy="crop", padding=OUTPAINT_BAND).image.reshape(canvas.shape)
+    out = canvas[..., 0] if squeeze else canvas
+    return InpaintResult(out, filled * 255)
+
+
+def _segments(todo: np.ndarray):
+    """The band to fill, cut into pieces at most OUTPAINT_SEGMENT long along each edge."""
+    h, w = todo.shape
+    for y in range(0, h, OUTPAINT_SEGMENT):
+        for x in range(0, w, OUTPAINT_SEGMENT):
+            piece = np.zeros_like(todo)
+            piece[y : y + OUTPAINT_SEGMENT, x : x + OUTPAINT_SEGMENT] = todo[y : y + OUTPAINT_SEGMENT, x : x + OUTPAINT_SEGMENT]
+            if piece.any():
+                yield piece
+
+
+def mask_overlay(image: np.ndarray, mask: np.ndarray, color=(255, 0, 255), opacity: float = 0.45) -> np.ndarray:
+    """The image with its mask (nonzero = filled) tinted on top, to see what was filled."""
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
+    if rgb.shape[2] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    hole = mask_from_array(mask, rgb.shape[:2]).astype(bool)
+    out = rgb.astype(np.float32)
+    out[hole] = out[hole] * (1 - opacity) + np.array(color, np.float32) * opacity
+    return np.round(out).astype(np.uint8)

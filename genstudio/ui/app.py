@@ -106,7 +106,7 @@ def build_demo() -> gr.Blocks:
             recipe_, held = entry["recipe"], (files or {}).get(entry["key"])
             updates = restore(recipe_)
             if held:
-                updates[restored.index(restorable[recipe_["task"]][0][-1])] = held
+                updates[restored.index(restorable[recipe.tab_of(recipe_)][0][-1])] = held
             remake = recipe_["task"] if not held and recipe_["task"] in history.REMADE else None
             return [remake, *updates]
 

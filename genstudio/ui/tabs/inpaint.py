@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import gradio as gr
 import numpy as np
 
+from genstudio.limits import Limits
 from genstudio.masks import random_mask
 from genstudio.tasks import inpaint, io
 from genstudio.ui import common
@@ -83,29 +84,66 @@ def _method(name: str | None):
 
 
 @user_errors
-def inpaint_editor(editor, method_name, strategy, dilate, feather, editor_ready=True):
-    """The Inpaint tab: (result with recipe, mask shown, notice)."""
+def inpaint_editor(editor, method_name, strategy, dilate, feather, mask_file=None, invert=False, overlay=False,
+                   editor_ready=True):
+    """The Inpaint tab: (result with recipe, mask shown, notice). A mask file, when given,
+    replaces the painted strokes (white = fill, the photo's size)."""
     if editor_ready is False:
         raise UserError(STILL_LOADING)
     image, mask = editor_to_image_and_mask(editor)
-    return _inpaint(image, mask, method_name, strategy, dilate, feather)
+    if mask_file is not None:
+        mask = _mask_file(mask_file, image.shape[:2])
+    return _inpaint(image, mask, method_name, strategy, dilate, feather, invert, overlay)
+
+
+def _mask_file(path, shape) -> np.ndarray:
+    mask = io.read_image(path)
+    if mask.shape[:2] != tuple(shape):
+        raise UserError(f"the mask file is {mask.shape[1]}x{mask.shape[0]} but the photo is {shape[1]}x{shape[0]}: "
+                        "give a mask of the same size (white = fill)")
+    return mask
 
 
 @user_errors
-def inpaint_files(image, mask, method_name, strategy="crop", dilate=0, feather=0):
+def inpaint_files(image, mask, method_name, strategy="crop", dilate=0, feather=0, invert=False):
     """API form of the Inpaint tab: an image file and a mask file (white = fill), any sizes."""
     if image is None or mask is None:
         raise UserError("give both an image and a mask (white = fill)")
-    return _inpaint(io.read_image(image), io.read_image(mask), method_name, strategy, dilate, feather)
+    return _inpaint(io.read_image(image), io.read_image(mask), method_name, strategy, dilate, feather, invert)
 
 
-def _inpaint(image, mask, method_name, strategy, dilate, feather):
-    result = inpaint.inpaint(image, mask, _method(method_name), strategy=strategy,
-                             dilate=whole(dilate, "dilate", 0, 64), feather=whole(feather, "feather", 0, 64))
+def _inpaint(image, mask, method_name, strategy, dilate, feather, invert=False, overlay=False):
+    result = inpaint.inpaint(image, mask, _method(method_name), strategy=strategy, dilate=whole(dilate, "grow", 0, 64),
+                             feather=whole(feather, "feather", 0, 64), invert=bool(invert))
     if result.notice:
         gr.Info(result.notice)
-    recipe = io.make_recipe("inpaint", model=method_name, strategy=strategy, dilate=int(dilate), feather=int(feather))
-    return png(result.image, recipe), png(result.mask, recipe), result.notice or "Done: only the painted area changed."
+    recipe = io.make_recipe("inpaint", model=method_name, strategy=strategy, dilate=int(dilate), feather=int(feather),
+                            invert=bool(invert) or None)
+    shown_mask = inpaint.mask_overlay(result.image, result.mask) if overlay else result.mask
+    return png(result.image, recipe), png(shown_mask, recipe), result.notice or "Done: only the painted area changed."
+
+
+@user_errors
+def extend_image(image, method_name, left, top, right, bottom, overlay=False, editor_ready=True):
+    """Outpainting: the photo extended by the given pixels on each side, the border filled by
+    the model (the original pixels unchanged). `image`: an editor value or an image file."""
+    if editor_ready is False:
+        raise UserError(STILL_LOADING)
+    if isinstance(image, dict):
+        image, _ = editor_to_image_and_mask(image)
+    elif image is None:
+        raise UserError("upload an image to extend")
+    else:
+        image = io.read_image(image)
+    sides = tuple(whole(v, f"{name} extension", 0, 4096) for v, name in
+                  ((left, "left"), (top, "top"), (right, "right"), (bottom, "bottom")))
+    result = inpaint.outpaint(image, sides, _method(method_name), max_pixels=Limits.from_env().max_pixels)
+    if result.notice:
+        gr.Info(result.notice)
+    recipe = io.make_recipe("outpaint", model=method_name, extend=list(sides))
+    shown_mask = inpaint.mask_overlay(result.image, result.mask) if overlay else result.mask
+    note = result.notice or f"Extended {image.shape[1]}x{image.shape[0]} to {result.image.shape[1]}x{result.image.shape[0]}: the original pixels are unchanged."
+    return png(result.image, recipe), png(shown_mask, recipe), note
 
 
 def build(inpainters: list[str]) -> SimpleNamespace:
@@ -120,21 +158,38 @@ def build(inpainters: list[str]) -> SimpleNamespace:
                 strategy = gr.Radio(["crop", "whole"], value="crop", label="Large images",
                                     info="crop: work around the painted area at full resolution; whole: the whole image, reduced")
                 with gr.Row():
-                    dilate = gr.Slider(0, 32, value=0, step=1, label="Dilate mask (px)")
-                    feather = gr.Slider(0, 32, value=0, step=1, label="Feather edge (px)")
+                    dilate = gr.Slider(0, 32, value=0, step=1, label="Grow mask (px)", info="widen the painted area")
+                    feather = gr.Slider(0, 32, value=0, step=1, label="Feather edge (px)", info="blend the fill's edge")
+                with gr.Accordion("Mask tools", open=False):
+                    mask_file = common.ImageInput(label="Mask file (white = fill, the photo's size; replaces the strokes)",
+                                                  type="filepath", format="png", sources=["upload", "clipboard"], height=160,
+                                                  elem_id="inpaint-mask-file")
+                    with gr.Row():
+                        invert = gr.Checkbox(False, label="Invert mask", info="keep what is painted, fill the rest",
+                                             elem_id="inpaint-invert")
+                        overlay = gr.Checkbox(False, label="Show the mask over the result", elem_id="inpaint-overlay")
                 go = gr.Button("Inpaint", variant="primary", elem_id="inpaint-go")
+                with gr.Accordion("Extend (outpaint)", open=False):
+                    gr.Markdown("Add pixels beyond the photo's border; the model fills them, the photo stays exact.")
+                    with gr.Row():
+                        left, top, right, bottom = (gr.Number(value, label=f"{side} (px)", precision=0, minimum=0, maximum=4096, min_width=80,
+                                                              elem_id=f"extend-{side.lower()}")
+                                                    for side, value in (("Left", 32), ("Top", 0), ("Right", 32), ("Bottom", 0)))
+                    extend = gr.Button("Extend", elem_id="extend-go")
                 gr.Examples(sorted(str(p) for p in (common.assets() / "photos").glob("*.png")), inputs=editor,
                             label="Example photos", elem_id="inpaint-examples")
             with gr.Column(scale=1):
                 out = gr.Image(label="Result", format="png", type="pil", buttons=["download", "fullscreen"],
                                elem_id="inpaint-output", interactive=False)
-                mask_shown = gr.Image(label="Mask used (white = filled)", format="png", type="pil", height=200, interactive=False)
+                mask_shown = gr.Image(label="Mask used (white = filled; download it to reuse)", format="png", type="pil",
+                                      height=200, interactive=False, buttons=["download"], elem_id="inpaint-mask-used")
                 note = gr.Markdown()
                 to_upscale = gr.Button("Send result to upscale")
         with gr.Row(visible=False):  # the API form: an image file and a mask file (white = fill)
             api_image = common.ImageInput(type="filepath", label="image")
             api_mask = common.ImageInput(type="filepath", label="mask")
             api_go = gr.Button("inpaint (API)")
+            api_extend = gr.Button("outpaint (API)")
             editor_ready = gr.Checkbox(value=True, label="editor ready")
         not_an_image_button = gr.Button("not an image", visible="hidden", elem_id="inpaint-not-an-image")
 
@@ -142,10 +197,15 @@ def build(inpainters: list[str]) -> SimpleNamespace:
     not_an_image_button.click(not_an_image, None, note, api_visibility="private")
     # first wait for the editor (and clear the last result's note), then inpaint what it shows
     go.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
-        inpaint_editor, [editor, method, strategy, dilate, feather, editor_ready], [out, mask_shown, note],
-        api_name="inpaint_editor", concurrency_id="gpu")
-    api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather], [out, mask_shown, note],
+        inpaint_editor, [editor, method, strategy, dilate, feather, mask_file, invert, overlay, editor_ready],
+        [out, mask_shown, note], api_name="inpaint_editor", concurrency_id="gpu")
+    extend.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
+        extend_image, [editor, method, left, top, right, bottom, overlay, editor_ready], [out, mask_shown, note],
+        api_visibility="private", concurrency_id="gpu")
+    api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather, invert], [out, mask_shown, note],
                  api_name="inpaint", concurrency_id="gpu")
+    api_extend.click(extend_image, [api_image, method, left, top, right, bottom], [out, mask_shown, note],
+                     api_name="outpaint", concurrency_id="gpu")
 
     def opening():
         """The tab opens on an example photo's fill of seeded brush strokes, with the strokes shown
@@ -157,10 +217,13 @@ def build(inpainters: list[str]) -> SimpleNamespace:
 
     return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS,
                            opening=(opening, [out, mask_shown, note]),
-                           restore_outputs=[method, strategy, dilate, feather, mask_shown, note, out])
+                           restore_outputs=[method, strategy, dilate, feather, invert, left, top, right, bottom,
+                                            mask_shown, note, out])
 
 
 def restore(recipe: dict) -> list:
-    """An Inpaint recipe's settings for `restore_outputs` (a recipe holds no photo: results are cleared)."""
+    """An Inpaint or Extend recipe's settings for `restore_outputs` (a recipe holds no photo:
+    results are cleared)."""
+    sides = recipe.get("extend") or [gr.skip()] * 4
     return [recipe.get("model"), recipe.get("strategy", "crop"), recipe.get("dilate", 0), recipe.get("feather", 0),
-            None, "", None]
+            bool(recipe.get("invert", False)), *sides, None, "", None]

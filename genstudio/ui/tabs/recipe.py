@@ -33,12 +33,20 @@ def read_recipe(file_path):
     return recipe
 
 
+TAB_OF = {"outpaint": "inpaint"}  # recipe tasks made in another task's tab
+
+
+def tab_of(recipe: dict | None) -> str | None:
+    task = (recipe or {}).get("task")
+    return TAB_OF.get(task, task)
+
+
 def restorer(targets: dict[str, tuple[list, callable]]):
     """targets: recipe task -> (that tab's restore_outputs, its restore(recipe)). Returns the
     callback filling [tabs, *every tab's outputs]: the recipe's own tab gets every setting
     it records (and its stale output cleared); the other tabs are left alone."""
     def restore(recipe: dict | None):
-        task = (recipe or {}).get("task")
+        task = tab_of(recipe)
         updates = [gr.Tabs(selected=task) if task in targets else gr.skip()]
         for name, (outputs, fill) in targets.items():
             updates += fill(recipe) if name == task else [gr.skip()] * len(outputs)
