@@ -37,6 +37,12 @@ def figures(card: dict) -> str:
         return (f"Set5 Y PSNR **{m.get('set5_psnr_y_model')} dB** / SSIM {m.get('set5_ssim_y_model')} "
                 f"(bicubic {m.get('set5_psnr_y_bicubic')} / {m.get('set5_ssim_y_bicubic')}, "
                 f"Lanczos {m.get('set5_psnr_y_lanczos')} / {m.get('set5_ssim_y_lanczos')})")
+    if task == "inpaint" and "unseen 20-40% psnr model" in m:
+        gains = "; ".join(f"{band}: **{m[f'unseen {band} gain over telea (dB)']:+.2f}**" for band in ("5-10%", "10-20%", "20-40%"))
+        set5 = ", ".join(f"{m[f'set5 {band} gain over telea (dB)']:+.2f}" for band in ("5-10%", "10-20%", "20-40%"))
+        outpaint = "/".join(str(m[f"unseen outpaint 32px border psnr {k}"]) for k in ("model", "telea", "edge"))
+        return (f"dB over Telea on unseen photos {gains} (Set5: {set5}); 20-40% PSNR {m['unseen 20-40% psnr model']} vs Telea "
+                f"{m['unseen 20-40% psnr telea']}; outpaint 32-px border PSNR model/Telea/edge {outpaint}")
     if task == "inpaint":
         rows = []
         for band in ("5-10%", "10-20%", "20-40%"):

@@ -107,6 +107,36 @@ def photo_names(subset: str) -> list[str]:
     return sorted(p.stem for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+# Photos that ship inside scikit-image and that none of the training data holds: the
+# inpainting validation set (chosen by, never trained on); Set5 is reported beside it.
+UNSEEN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
+                 "camera", "moon", "coins", "clock", "brick", "grass", "gravel")
+
+
+def unseen_photos() -> list[np.ndarray]:
+    """The UNSEEN_PHOTOS as RGB uint8 (grey ones repeated into three channels)."""
+    import skimage.data
+
+    photos = []
+    for name in UNSEEN_PHOTOS:
+        image = np.asarray(getattr(skimage.data, name)())
+        photos.append(np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3])
+    return photos
+
+
+def unseen_crops(size: int = 256, per_photo: int = 4, seed: int = 0) -> list[np.ndarray]:
+    """Seeded crops of the unseen photos: as many as fit by area, up to `per_photo` each."""
+    rng = np.random.default_rng(seed)
+    crops = []
+    for photo in unseen_photos():
+        h, w = photo.shape[:2]
+        count = int(np.clip(h * w // (size * size), 1, per_photo))
+        for _ in range(count):
+            y, x = rng.integers(0, h - min(h, size) + 1), rng.integers(0, w - min(w, size) + 1)
+            crops.append(photo[y : y + size, x : x + size])
+    return crops
+
+
 EMOJI_STYLES = ["noto", "twemoji", "fluent"]
 EMOJI_CREDITS = ("Noto Color Emoji (Google, Apache-2.0), Twemoji graphics (Twitter, Inc. and other "
                  "contributors, CC-BY-4.0), Microsoft Fluent Emoji Flat (Microsoft Corporation, MIT)")

@@ -203,21 +203,23 @@ def evaluate_upscaler(model: LoadedModel, progress: Progress = print) -> dict[st
     return metrics
 
 
-def inpaint_benchmark(dataset: str | None, masks_per_image: int = 8) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(band, image, mask) triples with a fixed seed: Set5 crops (at most 256 x 256, centred),
-    or the first 64 test images of a labelled set."""
+def inpaint_benchmark(source: str, masks_per_image: int = 8) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(band, image, mask) triples with a fixed seed. source: "unseen" (seeded 256-px crops of
+    photos no training set holds: the validation set), "set5" (centred crops of at most 256 px)
+    or a labelled dataset's name (its first 64 test images)."""
     rng = np.random.default_rng(1234)
-    if dataset:
-        images, _, _ = data.load_labelled_images(dataset, "test")
-        sources = [im for im in images[:64]]
-        masks_per_image = 1
-    else:
+    if source == "unseen":
+        sources = data.unseen_crops()
+    elif source == "set5":
         sources = []
         for photo in data.load_photos(["val/set5"]):
             h, w = photo.shape[:2]
             ch, cw = min(256, h), min(256, w)
             y, x = (h - ch) // 2, (w - cw) // 2
             sources.append(photo[y : y + ch, x : x + cw])
+    else:
+        images, _, _ = data.load_labelled_images(source, "test")
+        sources, masks_per_image = list(images[:64]), 1
     cases = []
     for band, coverage in BANDS.items():
         for image in sources:
@@ -226,27 +228,68 @@ def inpaint_benchmark(dataset: str | None, masks_per_image: int = 8) -> list[tup
     return cases
 
 
-def evaluate_inpainter(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
+def inpaint_scores(model: LoadedModel | str, cases, methods=("model", "telea", "navier-stokes"),
+                   progress: Progress | None = None) -> dict[str, float]:
+    """Mean PSNR, SSIM and hole L1 per band and method ("model" is `model`)."""
     from genstudio.tasks.inpaint import inpaint
 
-    dataset = model.card["dataset"] if model.card.get("image_size") else None
-    cases = inpaint_benchmark(dataset)
     scores: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
-    for band, image, mask in cases:
-        for method in ("model", "telea", "navier-stokes"):
+    for number, (band, image, mask) in enumerate(cases):
+        for method in methods:
             out = inpaint(image, mask, model if method == "model" else method).image
             hole = mask.astype(bool)
             l1 = float(np.abs(out.astype(np.float64) - image)[hole].mean() / 255)
             scores.setdefault((band, method), []).append((psnr(out, image), ssim(out, image), l1))
-    metrics: dict[str, Any] = {
-        "evaluated_on": f"{'Set5 crops (<=256 px)' if dataset is None else dataset + ' test[:64]'}, "
-                        f"{len(cases)} seeded masks, bands {', '.join(BANDS)}"
-    }
+        if progress and number % 50 == 49:
+            progress(f"inpainting: {number + 1}/{len(cases)} cases")
+    metrics = {}
     for (band, method), values in scores.items():
         v = np.array(values)
         metrics[f"{band} psnr {method}"] = round(float(v[:, 0].mean()), 3)
         metrics[f"{band} ssim {method}"] = round(float(v[:, 1].mean()), 4)
         metrics[f"{band} hole_l1 {method}"] = round(float(v[:, 2].mean()), 4)
+    return metrics
+
+
+def outpaint_scores(model: LoadedModel, crops: list[np.ndarray], border: int = 32) -> dict[str, float]:
+    """Cut `border` px off every side of each crop and extend it back: PSNR of the border alone,
+    for the model, Telea and edge replication."""
+    import cv2
+
+    from genstudio.tasks.inpaint import outpaint
+
+    methods = {"model": lambda x: outpaint(x, (border,) * 4, model).image,
+               "telea": lambda x: outpaint(x, (border,) * 4, "telea").image,
+               "edge": lambda x: cv2.copyMakeBorder(x, border, border, border, border, cv2.BORDER_REPLICATE)}
+    errors: dict[str, list[float]] = {name: [] for name in methods}
+    for crop in crops:
+        ring = np.ones(crop.shape[:2], bool)
+        ring[border:-border, border:-border] = False
+        for name, extend in methods.items():
+            out = extend(crop[border:-border, border:-border])
+            errors[name].append(np.mean((out[ring].astype(np.float64) - crop[ring]) ** 2))
+    return {f"outpaint {border}px border psnr {name}": round(float(np.mean([10 * np.log10(255**2 / e) for e in errs])), 3)
+            for name, errs in errors.items()}
+
+
+def evaluate_inpainter(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
+    dataset = model.card["dataset"] if model.card.get("image_size") else None
+    if dataset:
+        cases = inpaint_benchmark(dataset)
+        return {"evaluated_on": f"{dataset} test[:64], {len(cases)} seeded masks, bands {', '.join(BANDS)}",
+                **inpaint_scores(model, cases)}
+    unseen, set5 = inpaint_benchmark("unseen", masks_per_image=2), inpaint_benchmark("set5")
+    metrics: dict[str, Any] = {
+        "evaluated_on": f"unseen: {len(unseen)} seeded masks on {len(unseen) // 6} 256-px crops of {len(data.UNSEEN_PHOTOS)} "
+                        f"photos no training set holds (scikit-image's); set5: {len(set5)} masks on Set5 crops; "
+                        f"bands {', '.join(BANDS)}; outpaint: those crops' 32-px border cut off and extended back"}
+    metrics.update({f"unseen {k}": v for k, v in inpaint_scores(model, unseen, ("model", "telea"), progress).items()})
+    for band in BANDS:
+        metrics[f"unseen {band} gain over telea (dB)"] = round(metrics[f"unseen {band} psnr model"] - metrics[f"unseen {band} psnr telea"], 3)
+    metrics.update({f"set5 {k}": v for k, v in inpaint_scores(model, set5, progress=progress).items()})
+    for band in BANDS:
+        metrics[f"set5 {band} gain over telea (dB)"] = round(metrics[f"set5 {band} psnr model"] - metrics[f"set5 {band} psnr telea"], 3)
+    metrics.update({f"unseen {k}": v for k, v in outpaint_scores(model, data.unseen_crops()).items()})
     return metrics
 
 
@@ -297,7 +340,7 @@ def example_picture(model: LoadedModel) -> np.ndarray | None:
     if model.task == "inpaint":
         from genstudio.tasks.inpaint import inpaint
 
-        cases = [c for c in inpaint_benchmark(model.card["dataset"] if model.card.get("image_size") else None) if c[0] == "20-40%"]
+        cases = [c for c in inpaint_benchmark(model.card["dataset"] if model.card.get("image_size") else "unseen", 1) if c[0] == "20-40%"]
         rows = []
         for _, image, mask in cases[:: max(1, len(cases) // 4)][:4]:
             holed = image.copy()
@@ -319,7 +362,7 @@ def _save_picture(model: LoadedModel) -> None:
 
     picture = example_picture(model)
     if picture is not None:
-        folder = paths.assets() / "models"
+        folder = paths.checkpoints().parent / "assets" / "models"  # beside the shelf: a test's shelf keeps its own
         folder.mkdir(parents=True, exist_ok=True)
         save_png(picture, folder / f"{model.name}.png", {"model": model.name, "task": "example"})
 

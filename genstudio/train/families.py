@@ -524,6 +524,22 @@ class InpaintFamily(Family):
         return {f"hole_{self.loss}": loss.item(), "hole_l1": l1.item(), "telea_hole_l1": telea_l1.item()}
 
     @torch.no_grad()
+    def validate(self, net) -> dict[str, float]:
+        """Photo models: dB over Telea on a fixed third of the unseen-photo validation set (photos
+        no training set holds), the figure stages and settings are chosen by."""
+        if self.photos is None:
+            return {}
+        from genstudio.eval.evaluate import inpaint_benchmark, inpaint_scores
+        from genstudio.masks import BANDS
+
+        net.eval()
+        loaded = registry.LoadedModel("training", net, self.card(), self.arch, self.device)
+        scores = inpaint_scores(loaded, inpaint_benchmark("unseen", 1)[::3], methods=("model", "telea"))
+        gains = {band: scores[f"{band} psnr model"] - scores[f"{band} psnr telea"] for band in BANDS}
+        return {"unseen_gain_db": round(float(np.mean(list(gains.values()))), 3),
+                "unseen_gain_db_20_40": round(gains["20-40%"], 3)}
+
+    @torch.no_grad()
     def preview(self, net):
         net.eval()
         prefilled, mask, target = next(self.batches(np.random.default_rng(0)))  # the same crops each time
