@@ -156,7 +156,7 @@ def seed_input() -> gr.Number:
 
 def display_inputs() -> tuple[gr.Slider, gr.Checkbox]:
     scale = gr.Slider(1, 12, value=4, step=1, label="Display scale", info=DISPLAY_HELP)
-    smooth = gr.Checkbox(False, label="Smooth enlargement")
+    smooth = gr.Checkbox(False, label="Smooth enlargement", info="Lanczos instead of crisp pixels")
     return scale, smooth
 
 

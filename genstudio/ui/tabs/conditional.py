@@ -60,20 +60,22 @@ def build(conditionals: list[str]) -> SimpleNamespace:
     with gr.Tab("Label-conditioned", id="conditional"):
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(conditionals, value=common.first(conditionals, *DEFAULT_MODELS), label="Model")
+                model = gr.Dropdown(conditionals, value=common.first(conditionals, *DEFAULT_MODELS), label="Model",
+                                    info="a model that takes a class (and, for emoji, a style)")
                 with gr.Row():
-                    label = gr.Dropdown([], label="Category / class", allow_custom_value=True)
+                    label = gr.Dropdown([], label="Category / class", allow_custom_value=True, info="what to draw")
                     style = gr.Dropdown([], label="Style", info="fixed, or drawn per image from its seed",
                                         visible=False, allow_custom_value=True)
                 mode = gr.Radio(MODES, value="one class", label="Mode",
                                 info="all classes: one row per class; all styles: the same seeds in every style")
                 with gr.Row():
-                    blend_label = gr.Dropdown([], label="Blend towards class", allow_custom_value=True)
-                    blend_style = gr.Dropdown([], label="Blend towards style", allow_custom_value=True, visible=False)
+                    blend_label = gr.Dropdown([], label="Blend towards class", allow_custom_value=True, info="mixed in by the weight")
+                    blend_style = gr.Dropdown([], label="Blend towards style", allow_custom_value=True, visible=False,
+                                              info="mixed in by the weight")
                 weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend weight", info="0 = the first, 1 = the second")
                 seed = common.seed_input()
                 count = gr.Slider(1, 64, value=16, step=1, label="Images (per row in 'all classes' / 'all styles')")
-                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation")
+                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation", info="GANs: 0 = off; lower is cleaner, less varied")
                 background = common.background_input()
                 scale, smooth = common.display_inputs()
                 go = gr.Button("Generate", variant="primary", elem_id="conditional-go")

@@ -154,7 +154,8 @@ def build(inpainters: list[str]) -> SimpleNamespace:
                                         brush=gr.Brush(default_size=24, colors=["#ff00ff"], color_mode="fixed"),
                                         eraser=gr.Eraser(default_size=24), transforms=(), layers=False,
                                         sources=("upload", "clipboard"), height=520, elem_id="inpaint-editor")
-                method = gr.Dropdown(inpainters, value=common.first(inpainters, "inpaint-photo"), label="Model or method")
+                method = gr.Dropdown(inpainters, value=common.first(inpainters, "inpaint-photo"), label="Model or method",
+                                     info="the learned model, or OpenCV's fills to compare")
                 strategy = gr.Radio(["crop", "whole"], value="crop", label="Large images",
                                     info="crop: work around the painted area at full resolution; whole: the whole image, reduced")
                 with gr.Row():

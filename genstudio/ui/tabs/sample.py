@@ -34,15 +34,17 @@ def build(generators: list[str]) -> SimpleNamespace:
     with gr.Tab("Sample", id="sample"):
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(generators, value=common.first(generators, *DEFAULT_MODELS), label="Model")
+                model = gr.Dropdown(generators, value=common.first(generators, *DEFAULT_MODELS), label="Model",
+                                    info="the generator to draw from; the Models tab says how each was made")
                 label = gr.Dropdown([], label="Category / class", info="fix it, or let each image's seed draw one",
                                     visible=False, allow_custom_value=True)
                 style = gr.Dropdown([], label="Style", info="the emoji vendor's drawing style", visible=False,
                                     allow_custom_value=True)
                 seed = common.seed_input()
-                count = gr.Slider(1, 64, value=16, step=1, label="Number of images")
-                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation")
-                temperature = gr.Slider(0.1, 2, value=1, step=0.05, label="Temperature", visible=False)
+                count = gr.Slider(1, 64, value=16, step=1, label="Number of images", info="image i is the image of seed + i")
+                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation", info="GANs: 0 = off; lower is cleaner, less varied")
+                temperature = gr.Slider(0.1, 2, value=1, step=0.05, label="Temperature", visible=False,
+                                        info="VAEs: the prior's scale; lower is smoother, less varied")
                 background = common.background_input()
                 scale, smooth = common.display_inputs()
                 go = gr.Button("Generate", variant="primary", elem_id="sample-go")

@@ -48,9 +48,10 @@ def build(upscalers: list[str]) -> SimpleNamespace:
             with gr.Column(scale=1):
                 image = common.ImageInput(label="Image", type="filepath", format="png", sources=["upload", "clipboard"],
                                  elem_id="upscale-input")
-                model = gr.Dropdown(upscalers, value=common.first(upscalers, "sr-x4"), label="Model (scale)")
+                model = gr.Dropdown(upscalers, value=common.first(upscalers, "sr-x4"), label="Model (scale)", info="x2 or x4")
                 evaluate = gr.Checkbox(False, label="Evaluate: treat the input as ground truth, downscale it, upscale it back and score")
-                tile = gr.Slider(0, 1024, value=256, step=32, label="Tile (input px; 0 = whole image)")
+                tile = gr.Slider(0, 1024, value=256, step=32, label="Tile (input px; 0 = whole image)",
+                                 info="large images go through in tiles, to bound memory")
                 go = gr.Button("Upscale", variant="primary", elem_id="upscale-go")
                 gr.Examples(sorted(str(p) for p in (common.assets() / "photos").glob("*.png")), inputs=image,
                             label="Example photos")

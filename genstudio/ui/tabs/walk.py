@@ -69,7 +69,7 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
     with gr.Tab("Latent walk", id="walk"):
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(generators, value=common.first(generators, *DEFAULT_MODELS), label="Model")
+                model = gr.Dropdown(generators, value=common.first(generators, *DEFAULT_MODELS), label="Model", info="the generator to walk through")
                 seeds = gr.Textbox("1,5,9-12", label="Seeds (keyframes)", info="a list or ranges; one seed holds the latent still",
                                    elem_id="walk-seeds")
                 labels = gr.Textbox("", label="Classes (conditional models)",
@@ -77,17 +77,19 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
                 styles = gr.Textbox("", label="Styles (style models)",
                                     info="e.g. 'noto, twemoji, fluent' morphs one emoji between styles; one holds it; empty: the first seed's")
                 with gr.Row():
-                    fpt = gr.Slider(1, 120, value=24, step=1, label="Frames per transition")
-                    fps = gr.Slider(1, 60, value=24, step=1, label="fps")
+                    fpt = gr.Slider(1, 120, value=24, step=1, label="Frames per transition", info="between two keyframes")
+                    fps = gr.Slider(1, 60, value=24, step=1, label="fps", info="frames per second")
                 with gr.Row():
-                    interpolation = gr.Radio(["spherical", "linear"], value="spherical", label="Interpolation")
-                    loop = gr.Checkbox(True, label="Loop")
+                    interpolation = gr.Radio(["spherical", "linear"], value="spherical", label="Interpolation",
+                                             info="spherical keeps latents at a typical length")
+                    loop = gr.Checkbox(True, label="Loop", info="end where it starts")
                 with gr.Row():
-                    cols = gr.Slider(1, 4, value=1, step=1, label="Grid columns")
-                    rows = gr.Slider(1, 4, value=1, step=1, label="Grid rows")
+                    cols = gr.Slider(1, 4, value=1, step=1, label="Grid columns", info="several walks in one video")
+                    rows = gr.Slider(1, 4, value=1, step=1, label="Grid rows", info="several walks in one video")
                 with gr.Row():
-                    size = gr.Slider(64, 1024, value=256, step=32, label="Display size (px)")
-                    resize = gr.Dropdown(["nearest", "smooth"] + upscalers, value="smooth", label="Enlarge with")
+                    size = gr.Slider(64, 1024, value=256, step=32, label="Display size (px)", info="side of each walk in the video")
+                    resize = gr.Dropdown(["nearest", "smooth"] + upscalers, value="smooth", label="Enlarge with",
+                                         info="nearest keeps pixels crisp; smooth or a model blends")
                 truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation (GAN; 0 = off)")
                 background = gr.Radio(list(VIDEO_BACKGROUNDS), value="white", label="Background",
                                       info="behind transparent images; a video has no alpha")
