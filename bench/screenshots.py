@@ -30,6 +30,9 @@ def main() -> None:
         page.wait_for_timeout(1500)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot.png"))
+        page.wait_for_function("() => { const e = document.querySelector('#sample-link textarea, #sample-link input');"
+                               " return e && e.value.startsWith('http') }")
+        page.locator("#sample-link").screenshot(path=str(REPO / "assets" / "screenshot-link.png"))
         tab = lambda name: page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
         tab("Label-conditioned")
         page.get_by_role("radio", name="all styles").check()
@@ -51,7 +54,7 @@ def main() -> None:
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot-history.png"))
         browser.close()
-    print("wrote assets/screenshot.png, assets/screenshot-conditional.png, assets/screenshot-history.png")
+    print("wrote assets/screenshot.png, screenshot-link.png, screenshot-conditional.png, screenshot-history.png")
 
 
 if __name__ == "__main__":

@@ -103,11 +103,11 @@ def build_demo() -> gr.Blocks:
             """A History entry back in its tab: its settings, and its result as this session holds it
             (else remade from the seed; a photo's result without its photo stays cleared)."""
             entry = (entries or [])[event.index]
-            recipe_, held = entry["recipe"], (files or {}).get(entry["key"])
-            updates = restore(recipe_)
+            entry_recipe, held = entry["recipe"], (files or {}).get(entry["key"])
+            updates = restore(entry_recipe)
             if held:
-                updates[restored.index(restorable[recipe.tab_of(recipe_)][0][-1])] = held
-            remake = recipe_["task"] if not held and recipe_["task"] in history.REMADE else None
+                updates[restored.index(restorable[recipe.tab_of(entry_recipe)][0][-1])] = held
+            remake = entry_recipe["task"] if not held and entry_recipe["task"] in history.REMADE else None
             return [remake, *updates]
 
         remakes = [demo.load(open_link, None, [linked_task, link_note, *restored], api_visibility="private"),
