@@ -272,7 +272,8 @@ def test_cascade_joins_a_generator_run_and_an_upscaler_run(tmp_path):
     again = registry.load_file(train(_config(tmp_path, "t-gen2", family, data, model, later), run_dir=tmp_path / "gen2"))
     for (key, value), started in zip(gen.net.named_parameters(), again.net.parameters()):  # lr 0: unchanged
         assert torch.equal(started, value), key
-    assert again.card["provenance"]["init_from"]["part"] == "generator"
+    record = again.card["provenance"]["init_from"]
+    assert record["part"] == "generator" and record["model"] == "t-gen" and record["steps"] == 2  # the part's own stage
     with pytest.raises(ValueError, match="no such part .*generator, upscaler"):
         train(_config(tmp_path, "t-gen3", family, data, model, {**later, "init_part": "decoder"}), run_dir=tmp_path / "gen3")
 

@@ -31,7 +31,7 @@ from genstudio.errors import UserError
 from genstudio.tasks.io import to_pil
 from genstudio.train.config import RunConfig, load_config
 from genstudio.train.ddp import unwrap
-from genstudio.train.stages import part_of, read_stage, stage_record
+from genstudio.train.stages import part_of, part_record, read_stage, stage_record
 
 
 def _git_commit() -> str | None:
@@ -136,7 +136,7 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
             spec, start_net = part_of(start, loaded.net, t.init_part)
         if spec != family.arch_spec():
             raise UserError(f"init_from {t.init_from!r} is a {spec[0]} {spec[1]}, this config builds {family.arch_spec()}")
-        init_record = stage_record(start, t.init_from) | ({"part": t.init_part} if t.init_part else {})
+        init_record = part_record(start, t.init_from, t.init_part) if t.init_part else stage_record(start, t.init_from)
         if not (resume and state_path.exists()):
             shipped.load_state_dict(start_net.state_dict())
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None

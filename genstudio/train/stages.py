@@ -40,6 +40,17 @@ def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
     return record
 
 
+def part_record(info: registry.ModelInfo, reference: str, part: str) -> dict[str, Any]:
+    """What a stage records when it started from one part of a composite: that part's own
+    stage record, as the composite's card keeps it (a cascade lists its parts' stages in
+    order, generator first), so the chain of earlier stages stays whole."""
+    parts = [k for k, v in info.kwargs.items() if isinstance(v, dict) and "arch" in v]
+    stages = info.card.get("stages") or []
+    if part in parts and len(stages) == len(parts):
+        return {**stages[parts.index(part)], "from": f"{reference} ({part})", "part": part}
+    return {**stage_record(info, reference), "part": part}
+
+
 def part_of(info: registry.ModelInfo, net: torch.nn.Module, part: str) -> tuple[tuple[str, dict], torch.nn.Module]:
     """((arch, kwargs), module) of one part of a composite model, e.g. a cascade's generator,
     so a later stage can go on training it after the assembled model has shipped."""
