@@ -155,12 +155,10 @@ OUTPAINT_SEGMENT = 384  # px along an edge per fill, so a long edge is filled at
 def parse_extension(text: str | tuple | list) -> tuple[int, int, int, int]:
     """'LEFT,TOP,RIGHT,BOTTOM' (or one number for every side) -> four whole pixel counts."""
     parts = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
-    if len(parts) == 1:
-        parts *= 4
     try:
-        values = tuple(int(p) for p in parts)
+        values = tuple(int(p) for p in (parts * 4 if len(parts) == 1 else parts))
     except (TypeError, ValueError):
-        raise UserError(f"extend must be four whole numbers LEFT,TOP,RIGHT,BOTTOM (pixels to add), got {text!r}") from None
+        values = ()
     if len(values) != 4:
         raise UserError(f"extend must be four whole numbers LEFT,TOP,RIGHT,BOTTOM (pixels to add), got {text!r}")
     return values

@@ -40,12 +40,16 @@ def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
     return record
 
 
+def _parts(info: registry.ModelInfo) -> list[str]:
+    """The parts of a composite model (a cascade's generator and upscaler), in order."""
+    return [k for k, v in info.kwargs.items() if isinstance(v, dict) and {"arch", "kwargs"} <= v.keys()]
+
+
 def part_record(info: registry.ModelInfo, reference: str, part: str) -> dict[str, Any]:
     """What a stage records when it started from one part of a composite: that part's own
     stage record, as the composite's card keeps it (a cascade lists its parts' stages in
     order, generator first), so the chain of earlier stages stays whole."""
-    parts = [k for k, v in info.kwargs.items() if isinstance(v, dict) and "arch" in v]
-    stages = info.card.get("stages") or []
+    parts, stages = _parts(info), info.card.get("stages") or []
     if part in parts and len(stages) == len(parts):
         return {**stages[parts.index(part)], "from": f"{reference} ({part})", "part": part}
     return {**stage_record(info, reference), "part": part}
@@ -54,11 +58,9 @@ def part_record(info: registry.ModelInfo, reference: str, part: str) -> dict[str
 def part_of(info: registry.ModelInfo, net: torch.nn.Module, part: str) -> tuple[tuple[str, dict], torch.nn.Module]:
     """((arch, kwargs), module) of one part of a composite model, e.g. a cascade's generator,
     so a later stage can go on training it after the assembled model has shipped."""
-    spec = info.kwargs.get(part)
-    if not (isinstance(spec, dict) and {"arch", "kwargs"} <= spec.keys()):
-        parts = [k for k, v in info.kwargs.items() if isinstance(v, dict) and "arch" in v]
-        raise UserError(f"init_part {part!r}: {info.name} has no such part (its parts: {', '.join(parts) or 'none'})")
-    return (spec["arch"], spec["kwargs"]), getattr(net, part)
+    if part not in _parts(info):
+        raise UserError(f"init_part {part!r}: {info.name} has no such part (its parts: {', '.join(_parts(info)) or 'none'})")
+    return (info.kwargs[part]["arch"], info.kwargs[part]["kwargs"]), getattr(net, part)
 
 
 def read_stage(reference: str) -> tuple[registry.ModelInfo, registry.LoadedModel]:
