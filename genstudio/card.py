@@ -34,6 +34,7 @@ class Card:
     metrics: dict[str, Any] = field(default_factory=dict)  # written by eval / promote
     provenance: dict[str, Any] = field(default_factory=dict)  # config, steps, time, commit, curve
     stages: list[dict[str, Any]] = field(default_factory=list)  # earlier stages this model was made from
+    sampling: dict[str, Any] = field(default_factory=dict)  # default latent settings (GAN truncation, VAE temperature)
     version: int = CARD_VERSION
 
     def to_dict(self) -> dict[str, Any]:

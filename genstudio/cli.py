@@ -77,7 +77,7 @@ def cmd_sample(args) -> int:
     from genstudio.tasks.images import grid
     from genstudio.tasks.io import make_recipe, save_png
 
-    settings = {"n": 16, "seed": 0, "temperature": 1.0, **_recipe_settings(args.recipe),
+    settings = {"n": 16, "seed": 0, **_recipe_settings(args.recipe),
                 **{k: v for k, v in vars(args).items() if k in SAMPLE_SETTINGS and v is not None}}
     if not settings.get("model"):
         raise UserError("give --model (or a --recipe that names one)")
@@ -187,21 +187,23 @@ def cmd_outpaint(args) -> int:
 
 def cmd_walk(args) -> int:
     from genstudio import registry
+    from genstudio.kinds import kind_of
     from genstudio.tasks.generate import parse_seeds
     from genstudio.tasks.io import make_recipe
     from genstudio.tasks.walk import encode_video, walk_frames
 
     model = registry.load(args.model)
+    latent = kind_of(model).latent_settings(args.truncation)
     seeds = parse_seeds(args.seeds)
     split = lambda parts: [x.strip() for part in (parts or []) for x in part.split(",") if x.strip()] or None
     labels, styles = split(args.labels), split(args.styles)
     resize = args.resize if args.resize in ("nearest", "smooth") else registry.load(args.resize)
     frames = walk_frames(model, seeds, args.frames_per_transition, labels=labels, styles=styles, interpolation=args.interpolation,
-                         loop=args.loop, truncation=args.truncation, grid_size=tuple(args.grid), display_size=args.size,
+                         loop=args.loop, grid_size=tuple(args.grid), display_size=args.size, **latent,
                          resize=resize, background=BACKGROUNDS[args.background])
     recipe = make_recipe("walk", model=args.model, seeds=args.seeds, labels=labels, styles=styles,
                          frames_per_transition=args.frames_per_transition, fps=args.fps, loop=args.loop,
-                         interpolation=args.interpolation, truncation=args.truncation, grid=args.grid, size=args.size,
+                         interpolation=args.interpolation, grid=args.grid, size=args.size, **latent,
                          resize=args.resize, background=args.background)
     written = encode_video(frames, args.output, args.fps, recipe, gif=args.gif)
     print("wrote " + ", ".join(map(str, written)))
@@ -234,8 +236,10 @@ def cmd_promote(args) -> int:
 
 def cmd_eval(args) -> int:
     from genstudio.eval.evaluate import evaluate
+    from genstudio.train.config import parse_sampling
 
-    metrics = evaluate(args.name, write=not args.no_write, progress=lambda m: print(m, file=sys.stderr))
+    metrics = evaluate(args.name, write=not args.no_write, progress=lambda m: print(m, file=sys.stderr),
+                       sampling=parse_sampling(args.sampling))
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -257,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="image i uses seed + i (default 0)")
     p.add_argument("--label", help="class index or name (conditional models; default: drawn per image from its seed)")
     p.add_argument("--style", help="style index or name (style-conditional models such as emoji-gan; default: drawn per image)")
-    p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 1.0")
-    p.add_argument("--temperature", type=float, default=None, help="VAE prior temperature (default 1)")
+    p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 1.0; 0 = off (default: the model's own)")
+    p.add_argument("--temperature", type=float, default=None, help="VAE prior temperature (default: the model's own, else 1)")
     p.add_argument("--output", required=True, help=".png grid or .npz images")
     p.set_defaults(func=cmd_sample)
 
@@ -297,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--loop", action="store_true")
     p.add_argument("--interpolation", choices=["spherical", "linear"], default="spherical")
-    p.add_argument("--truncation", type=float, default=None)
+    p.add_argument("--truncation", type=float, default=None, help="GAN truncation; 0 = off (default: the model's own)")
     p.add_argument("--grid", type=int, nargs=2, default=[1, 1], metavar=("COLS", "ROWS"))
     p.add_argument("--size", type=int, default=256, help="display size in pixels")
     p.add_argument("--resize", default="nearest", help="nearest, smooth or an upscale model name")
@@ -326,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure a model and write the figures into its card")
     p.add_argument("name", help="a shelf model, or a run directory / checkpoint file (measured only, nothing written)")
     p.add_argument("--no-write", action="store_true", help="print only; leave the card as it is")
+    p.add_argument("--sampling", action="append", default=[], metavar="KEY=VALUE",
+                   help="measure with this default latent setting (truncation=1.5, temperature=0.9) and, "
+                        "unless --no-write, make it the model's default (repeatable)")
     p.set_defaults(func=cmd_eval)
     return parser
 

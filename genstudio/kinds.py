@@ -14,8 +14,9 @@ from typing import Any
 
 from genstudio import registry
 
+NEUTRAL = {"truncation": 0.0, "temperature": 1.0}  # a latent control's setting that changes nothing
 LATENT_CONTROLS = {
-    "truncation": "GAN truncation: latents beyond ±t are redrawn; lower = cleaner but less varied (0 = off)",
+    "truncation": "GAN truncation: latents beyond ±t are redrawn; lower = cleaner but less varied (0 = off); starts at the model's own",
     "temperature": "VAE prior scale: below 1 = smoother, typical images; above 1 = wilder",
 }
 
@@ -24,14 +25,21 @@ LATENT_CONTROLS = {
 class ModelKind:
     task: str  # sample | conditional | inpaint | upscale | classify
     controls: tuple[str, ...]  # the sampling controls that apply: label, style, truncation, temperature
+    defaults: tuple[tuple[str, float], ...] = ()  # the card's chosen latent settings, e.g. (("truncation", 1.5),)
+
+    def default(self, control: str) -> float:
+        """The model's own setting of a latent control (its card's `sampling`), else neutral."""
+        return dict(self.defaults).get(control, NEUTRAL[control])
 
     def latent_settings(self, truncation: float | None = None, temperature: float | None = None) -> dict[str, Any]:
-        """Only the latent settings this kind takes (what sample() receives and a recipe records)."""
+        """Only the latent settings this kind takes (what sample() receives and a recipe
+        records); None means the model's default, truncation 0 means off (and is recorded as 0,
+        so a recipe made without truncation stays without it)."""
         out: dict[str, Any] = {}
         if "truncation" in self.controls:
-            out["truncation"] = truncation or None
+            out["truncation"] = self.default("truncation") if truncation is None else float(truncation)
         if "temperature" in self.controls:
-            out["temperature"] = 1.0 if temperature is None else float(temperature)
+            out["temperature"] = self.default("temperature") if temperature is None else float(temperature)
         return out
 
 
@@ -60,4 +68,5 @@ def kind_of(model: registry.ModelInfo | registry.LoadedModel) -> ModelKind:
         control = latent_control(model.arch, model.kwargs)
         if control:
             controls.append(control)
-    return ModelKind(task=task, controls=tuple(controls))
+    defaults = tuple((k, float(v)) for k, v in sorted(card.get("sampling", {}).items()) if k in controls)
+    return ModelKind(task=task, controls=tuple(controls), defaults=defaults)

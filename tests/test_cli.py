@@ -124,6 +124,25 @@ def test_walks_of_conditional_models_need_no_labels(run, tmp_path):
     assert recipe["styles"] == ["noto", "twemoji", "fluent"] and recipe["background"] == "black"
 
 
+def test_a_models_own_truncation_is_the_default_and_0_turns_it_off(tmp_path, monkeypatch):
+    from conftest import write_tiny_models
+
+    from genstudio import registry
+
+    shelf = write_tiny_models(tmp_path / "shelf")
+    monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", str(shelf))
+    registry.update_card("tiny-emoji", sampling={"truncation": 0.5})
+    registry.clear_cache()
+    base = ["sample", "--model", "tiny-emoji", "--n", 6, "--seed", 2, "--label", "Flags", "--style", "noto"]
+    for name, extra in (("own", []), ("explicit", ["--truncation", 0.5]), ("off", ["--truncation", 0])):
+        out = subprocess.run([sys.executable, "-m", "genstudio", *map(str, base + extra), "--output", f"{name}.npz"],
+                             capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "GENSTUDIO_DEVICE": "cpu"})
+        assert out.returncode == 0, out.stderr[-2000:]
+    own, explicit, off = (np.load(tmp_path / f"{n}.npz") for n in ("own", "explicit", "off"))
+    assert np.array_equal(own["images"], explicit["images"]) and not np.array_equal(own["images"], off["images"])
+    assert json.loads(str(own["recipe"]))["truncation"] == 0.5 and json.loads(str(off["recipe"]))["truncation"] == 0.0
+
+
 def test_errors_are_one_line(run):
     for args in (["sample", "--model", "../../etc/passwd", "--output", "x.png"], ["upscale", "--model", "nope", "--input", "a", "--output", "b"],
                  ["eval", "missing-model"]):

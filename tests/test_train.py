@@ -90,6 +90,23 @@ def test_every_family_trains_and_ships_a_self_describing_checkpoint(name, tmp_pa
         assert loaded.labels == ["bar", "disc"]
 
 
+def test_a_configs_sampling_table_becomes_the_models_default(tmp_path, folder_dataset, photo_folder):
+    from genstudio.kinds import kind_of
+    from genstudio.train.config import ConfigError, parse_sampling
+
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-cgan"]
+    cfg = _config(tmp_path, "t-cgan", family, data, model, {"steps": 2, **train_cfg})
+    loaded = registry.load_file(train(cfg, run_dir=tmp_path / "run", overrides=["sampling.truncation=1.5"]))
+    assert loaded.card["sampling"] == {"truncation": 1.5}
+    assert kind_of(loaded).latent_settings() == {"truncation": 1.5}
+    assert kind_of(loaded).latent_settings(truncation=0) == {"truncation": 0.0}  # 0 is off, and a recipe says so
+    assert parse_sampling(["temperature=0.9"]) == {"temperature": 0.9}
+    with pytest.raises(ConfigError, match=r"--sampling: unknown key 'trunc'"):
+        parse_sampling(["trunc=1"])
+    with pytest.raises(ConfigError, match=r"--sampling\.truncation must be float"):
+        parse_sampling(["truncation=high"])
+
+
 def test_resume_continues_where_it_stopped(tmp_path, folder_dataset, photo_folder):
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-clf"]
     run = tmp_path / "run"

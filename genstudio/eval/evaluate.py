@@ -1,6 +1,7 @@
 """`genstudio eval NAME`: measure a model with the project's own metrics and write them into its card."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +41,16 @@ def _classify(classifier: LoadedModel, images: np.ndarray, styles: bool = False)
     return out + (np.concatenate(style_probs),) if styles else out
 
 
+def _seeded_latents(model: LoadedModel, n: int) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Latents of seeds 0..n-1 with the model's own latent settings (its card's `sampling`),
+    as `genstudio sample` draws them by default, and those settings."""
+    from genstudio.kinds import kind_of
+    from genstudio.tasks.generate import latents
+
+    settings = kind_of(model).latent_settings()
+    return latents(list(range(n)), model.net.latent_dim, settings.get("truncation")) * settings.get("temperature", 1.0), settings
+
+
 def emoji_on_white(split: str = "all", size: int = 32) -> dict[str, np.ndarray]:
     """Real emoji as the judge sees them: area-resized premultiplied RGBA composited on white."""
     emoji = data.load_emoji(split, size)
@@ -66,7 +77,7 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
     half A's (category, style) pairs, so their mix matches, and compared with half B;
     the floor is half A against half B, and half A shifted by 4 px shows what a small
     misalignment already costs."""
-    from genstudio.tasks.generate import label_weights, latents, one_hot_weights, render
+    from genstudio.tasks.generate import label_weights, one_hot_weights, render
 
     classifier = _classifier_for("emoji")
     real = emoji_on_white("all", 32)
@@ -74,7 +85,7 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
     a_labels, a_styles = real["labels"][in_a], real["styles"][in_a]
     n = int(in_a.sum())
     progress(f"sampling {n} emoji from {model.name} with half A's category/style mix")
-    z = latents(list(range(n)), model.net.latent_dim)
+    z, settings = _seeded_latents(model, n)
     started = time.time()
     samples = render(model, z, label_weights(model, list(a_labels)), one_hot_weights(len(model.styles), list(a_styles)))
     sample_seconds = time.time() - started
@@ -93,6 +104,7 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
     return {
         "evaluated_on": f"{n} samples (seeds 0-{n - 1}) with the category/style mix of half A of the emoji (by code point), "
                         f"composited on white at 32 px, vs half B ({int((~in_a).sum())}); judge {classifier.name}",
+        "sampled_with": settings,
         "category_accuracy": round(float((probs.argmax(1) == a_labels).mean()), 4),
         "style_accuracy": round(float((style_probs.argmax(1) == a_styles).mean()), 4),
         "fd_classifier_features": round(fd, 3),
@@ -126,7 +138,7 @@ def real_data_reference(dataset: str) -> tuple[dict[str, float], np.ndarray]:
 
 
 def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress = print) -> dict[str, Any]:
-    from genstudio.tasks.generate import latents, render
+    from genstudio.tasks.generate import render
 
     if model.styles:
         return evaluate_emoji_generator(model, progress)
@@ -134,7 +146,7 @@ def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress =
     dataset = model.card["dataset"]
     classifier = _classifier_for(dataset)
     reference, test_feats = real_data_reference(dataset)
-    z = latents(list(range(n)), model.net.latent_dim)  # seeds 0..n-1: reproducible
+    z, settings = _seeded_latents(model, n)  # seeds 0..n-1: reproducible
     weights, labels = None, None
     if model.task == "conditional":
         k = len(model.labels)
@@ -147,6 +159,7 @@ def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress =
     probs, feats = _classify(classifier, images)
     metrics = {
         "evaluated_on": f"{n} samples (seeds 0-{n - 1}) vs the {dataset} test split, classifier {classifier.name}",
+        "sampled_with": settings,
         "fd_classifier_features": round(frechet_distance(feats, test_feats), 3),
         "class_coverage_entropy": round(class_coverage(probs), 4),
         **reference,
@@ -301,10 +314,12 @@ def category_style_sheet(model: LoadedModel, per_style: int = 3, seed: int = 0) 
     """One named row per category; for each style (named above), `per_style` seeds side by side; on white."""
     from PIL import Image, ImageDraw, ImageFont
 
+    from genstudio.kinds import kind_of
     from genstudio.tasks.generate import sample_all_classes
     from genstudio.tasks.images import composite, grid, label_rows
 
-    blocks = [sample_all_classes(model, per_style, seed, style=s) for s in range(len(model.styles))]
+    truncation = kind_of(model).latent_settings().get("truncation")
+    blocks = [sample_all_classes(model, per_style, seed, truncation, style=s) for s in range(len(model.styles))]
     k = len(model.labels)
     rows = [np.concatenate([b[c * per_style : (c + 1) * per_style] for b in blocks]) for c in range(k)]
     sheet = label_rows(grid(composite(np.concatenate(rows), 255), per_style * len(model.styles)), model.labels)
@@ -318,18 +333,20 @@ def category_style_sheet(model: LoadedModel, per_style: int = 3, seed: int = 0) 
 
 def example_picture(model: LoadedModel) -> np.ndarray | None:
     """What the model does, as one picture for the Models tab and the README."""
+    from genstudio.kinds import kind_of
     from genstudio.tasks.images import as_rgb, grid, resize
 
+    latent = kind_of(model).latent_settings()
     if model.task == "sample":
         from genstudio.tasks.generate import sample
 
-        return resize(grid(sample(model, 64, seed=0), 8), 3)
+        return resize(grid(sample(model, 64, seed=0, **latent), 8), 3)
     if model.task == "conditional" and model.styles:
         return category_style_sheet(model)
     if model.task == "conditional":
         from genstudio.tasks.generate import sample_all_classes
 
-        return resize(grid(sample_all_classes(model, 8, seed=0), 8), 3)
+        return resize(grid(sample_all_classes(model, 8, seed=0, truncation=latent.get("truncation")), 8), 3)
     if model.task == "upscale":
         from genstudio.tasks.upscale import bicubic_downscale, bicubic_upscale, upscale_array
 
@@ -377,15 +394,22 @@ def _run_checkpoint(run: str | Path) -> Path:
     return files[0]
 
 
-def evaluate(name: str, write: bool = True, progress: Progress = print) -> dict[str, Any]:
+def evaluate(name: str, write: bool = True, progress: Progress = print, sampling: dict[str, float] | None = None) -> dict[str, Any]:
     """Evaluate a shelf model; with `write`, store the figures in its card's `metrics` and its
     example picture in assets/models/NAME.png. A run directory or a run's checkpoint file (a
-    stage to compare before promoting one) is measured and nothing is written."""
-    if Path(name).is_dir() or name.endswith(registry.SUFFIX):
-        return measure(registry.load_file(_run_checkpoint(name)), progress)
-    model = registry.load(name)
+    stage to compare before promoting one) is measured and nothing is written.
+
+    `sampling` (e.g. {"truncation": 1.5}) measures the model with those default latent
+    settings; with `write` they become the card's defaults, so what is measured is what
+    `genstudio sample` and the app draw."""
+    on_shelf = not (Path(name).is_dir() or name.endswith(registry.SUFFIX))
+    if on_shelf and sampling and write:
+        registry.update_card(name, sampling=sampling)
+    model = registry.load(name) if on_shelf else registry.load_file(_run_checkpoint(name))
+    if sampling:
+        model = dataclasses.replace(model, card={**model.card, "sampling": {**model.card.get("sampling", {}), **sampling}})
     metrics = measure(model, progress)
-    if write:
+    if on_shelf and write:
         _save_picture(model)
         registry.update_card(name, metrics=metrics)
     return metrics

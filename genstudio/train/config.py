@@ -2,7 +2,7 @@
 
 A config is a TOML file with `name`, `family`, `description` and three tables:
 `[data]`, `[model]` (the architecture name and its constructor arguments) and
-`[train]`. An unknown key or a value of the wrong type is an error naming the key
+`[train]`, and optionally `[sampling]` (a generator's default latent settings). An unknown key or a value of the wrong type is an error naming the key
 and the file, never a silent default. `--set train.steps=8` overrides a key with
 the same checks.
 """
@@ -72,6 +72,16 @@ class TrainConfig:
 
 
 @dataclass
+class SamplingConfig:
+    """A generator's default latent settings, written into its card; None = the kind's own."""
+    truncation: float | None = None  # GANs: latents redrawn beyond +-truncation
+    temperature: float | None = None  # VAEs: the prior's scale
+
+    def as_card(self) -> dict[str, float]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass
 class RunConfig:
     name: str
     family: str
@@ -79,6 +89,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)  # arch + its constructor kwargs
     train: TrainConfig = field(default_factory=TrainConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
     source: str = ""  # the file it was read from (for messages)
 
     @property
@@ -161,6 +172,17 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
     target[leaf] = parse_value(text.strip())
 
 
+def parse_sampling(assignments: list[str] | tuple[str, ...]) -> dict[str, float]:
+    """`["truncation=1.5"]` -> {"truncation": 1.5}, checked as a config's [sampling] table is."""
+    table: dict[str, Any] = {}
+    for assignment in assignments:
+        if "=" not in assignment:
+            raise ConfigError(f"--sampling takes KEY=VALUE (e.g. truncation=1.5), got {assignment!r}")
+        key, text = assignment.split("=", 1)
+        table[key.strip()] = parse_value(text.strip())
+    return _build(SamplingConfig, table, "--sampling").as_card()
+
+
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
     """Read, override and check a config; every mistake names its key and file."""
     path = Path(path)
@@ -190,5 +212,6 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         data=_build(DataConfig, raw.get("data", {}), f"{where} [data]"),
         model=dict(raw["model"]),
         train=_build(TrainConfig, raw.get("train", {}), f"{where} [train]"),
+        sampling=_build(SamplingConfig, raw.get("sampling", {}), f"{where} [sampling]"),
         source=where,
     )

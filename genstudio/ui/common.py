@@ -17,7 +17,7 @@ from PIL import Image
 
 from genstudio import paths, registry
 from genstudio.errors import UserError
-from genstudio.kinds import LATENT_CONTROLS, kind_of
+from genstudio.kinds import LATENT_CONTROLS, NEUTRAL, kind_of
 from genstudio.tasks import generate, images, io
 
 log = logging.getLogger("genstudio.ui")
@@ -116,8 +116,8 @@ def whole(value, what: str, low: int, high: int) -> int:
 
 
 def optional_float(value) -> float | None:
-    """Slider value where 0 means off."""
-    return float(value) if value else None
+    """A latent slider's value: 0 is off; None or "" (an API call that leaves it out) is the model's default."""
+    return None if value is None or value == "" else float(value)
 
 
 def png(image: np.ndarray, recipe: dict[str, Any]) -> Image.Image:
@@ -182,6 +182,24 @@ def control_updates(name: str | None, label: str | None = None, style: str | Non
             gr.update(visible="temperature" in controls, info=LATENT_CONTROLS["temperature"]))
 
 
+def latent_default(name: str | None, control: str) -> float:
+    """A model's own setting of a latent control (truncation, temperature), for its slider."""
+    info = registry.inspect(name) if name else None
+    return kind_of(info).default(control) if info and not info.error else NEUTRAL[control]
+
+
+def latent_slider(control: str, model: gr.Dropdown, **kwargs) -> gr.Slider:
+    """A truncation or temperature slider that starts at the chosen model's own setting and
+    moves to a new model's when the user picks one (`.input`, so a restored recipe, which
+    sets the model and the slider together, keeps its own value)."""
+    low, high = LATENT_RANGES[control]
+    slider = gr.Slider(low, high, value=latent_default(model.value, control), step=0.05, label=control.capitalize(),
+                       info=LATENT_CONTROLS[control], **kwargs)
+    model.input(lambda name: latent_default(name, control), model, slider, api_visibility="private", queue=False)
+    return slider
+
+
+LATENT_RANGES = {"truncation": (0, 3), "temperature": (0.1, 2)}
 DRAWN = "(drawn from the seed)"
 
 

@@ -75,7 +75,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                 weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Blend weight", info="0 = the first, 1 = the second")
                 seed = common.seed_input()
                 count = gr.Slider(1, 64, value=16, step=1, label="Images (per row in 'all classes' / 'all styles')")
-                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation", info="GANs: 0 = off; lower is cleaner, less varied")
+                truncation = common.latent_slider("truncation", model)
                 background = common.background_input()
                 scale, smooth = common.display_inputs()
                 go = gr.Button("Generate", variant="primary", elem_id="conditional-go")
@@ -94,7 +94,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
             examples = [[m, "all classes", 6] for m in ordered]
             examples += [[m, "all styles", 6] for m in ordered if registry.inspect(m).styles]
             gr.Examples(examples, inputs=[model, mode, count], outputs=[out, raw], label="Try",
-                        fn=lambda m, mode_, n: conditional(m, None, None, mode_, None, None, 0.5, 0, n, 0, "white", 4, False),
+                        fn=lambda m, mode_, n: conditional(m, None, None, mode_, None, None, 0.5, 0, n, None, "white", 4, False),
                         run_on_click=True, cache_examples=False)
 
     def pickers(name, label_value, style_value, blend_label_value, blend_style_value):

@@ -42,9 +42,8 @@ def build(generators: list[str]) -> SimpleNamespace:
                                     allow_custom_value=True)
                 seed = common.seed_input()
                 count = gr.Slider(1, 64, value=16, step=1, label="Number of images", info="image i is the image of seed + i")
-                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation", info="GANs: 0 = off; lower is cleaner, less varied")
-                temperature = gr.Slider(0.1, 2, value=1, step=0.05, label="Temperature", visible=False,
-                                        info="VAEs: the prior's scale; lower is smoother, less varied")
+                truncation = common.latent_slider("truncation", model)
+                temperature = common.latent_slider("temperature", model, visible=False)
                 background = common.background_input()
                 scale, smooth = common.display_inputs()
                 go = gr.Button("Generate", variant="primary", elem_id="sample-go")
@@ -63,9 +62,9 @@ def build(generators: list[str]) -> SimpleNamespace:
 
             ordered = sorted(generators, key=lambda m: m not in DEFAULT_MODELS)[:3]
             gans = [m for m in ordered if "truncation" in kind_of(registry.inspect(m)).controls]
-            examples = [[m, 0, 16, 0] for m in ordered] + [[m, 1000, 16, 0.7] for m in gans]
+            examples = [[m, 0, 16, common.latent_default(m, "truncation")] for m in ordered] + [[m, 1000, 16, 0.7] for m in gans]
             gr.Examples(examples, inputs=[model, seed, count, truncation], outputs=[out, raw, seeds], label="Try", elem_id="sample-examples",
-                        fn=lambda m, s, n, t: sample(m, s, n, None, None, t, 1.0, "white", 4, False),
+                        fn=lambda m, s, n, t: sample(m, s, n, None, None, t, None, "white", 4, False),
                         run_on_click=True, cache_examples=False)
 
     controls = [label, style, truncation, temperature]

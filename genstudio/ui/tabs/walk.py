@@ -90,7 +90,7 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
                     size = gr.Slider(64, 1024, value=256, step=32, label="Display size (px)", info="side of each walk in the video")
                     resize = gr.Dropdown(["nearest", "smooth"] + upscalers, value="smooth", label="Enlarge with",
                                          info="nearest keeps pixels crisp; smooth or a model blends")
-                truncation = gr.Slider(0, 3, value=0, step=0.05, label="Truncation (GAN; 0 = off)")
+                truncation = common.latent_slider("truncation", model)
                 background = gr.Radio(list(VIDEO_BACKGROUNDS), value="white", label="Background",
                                       info="behind transparent images; a video has no alpha")
                 go = gr.Button("Generate video", variant="primary", elem_id="walk-go")
