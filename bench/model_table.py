@@ -11,6 +11,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
+def sampled_with(m: dict) -> str:
+    """A generator's own latent settings the figures were measured with, when they change anything."""
+    from genstudio.kinds import NEUTRAL
+
+    chosen = {k: v for k, v in (m.get("sampled_with") or {}).items() if v != NEUTRAL.get(k)}
+    return "; sampled at " + ", ".join(f"{k} {v:g}" for k, v in chosen.items()) if chosen else ""
+
+
 def figures(card: dict) -> str:
     m = card.get("metrics", {})
     task = card["task"]
@@ -21,7 +29,7 @@ def figures(card: dict) -> str:
         return (f"category accuracy **{m['category_accuracy']}**, style accuracy **{m['style_accuracy']}** "
                 f"(real held-out emoji: {m['real_test_category_accuracy']} / {m['real_test_style_accuracy']}); "
                 f"FD **{m['fd_classifier_features']}** = **{m['fd_ratio_to_floor']}x** the real-data floor {m['fd_real_floor']} "
-                f"(real emoji shifted 4 px: {m['fd_real_shifted_4px']}); copy rate {m['copy_rate']}")
+                f"(real emoji shifted 4 px: {m['fd_real_shifted_4px']}); copy rate {m['copy_rate']}{sampled_with(m)}")
     if task in ("sample", "conditional"):
         parts = []
         if "class_accuracy" in m:
@@ -32,7 +40,7 @@ def figures(card: dict) -> str:
         parts.append(f"class coverage {m.get('class_coverage_entropy')} (ln 10 = 2.303)")
         if "test_recon_bce_per_image" in m:
             parts.append(f"test reconstruction BCE {m['test_recon_bce_per_image']} nats/image, MSE {m['test_recon_mse_per_pixel']}/pixel")
-        return "; ".join(parts)
+        return "; ".join(parts) + sampled_with(m)
     if task == "upscale":
         return (f"Set5 Y PSNR **{m.get('set5_psnr_y_model')} dB** / SSIM {m.get('set5_ssim_y_model')} "
                 f"(bicubic {m.get('set5_psnr_y_bicubic')} / {m.get('set5_ssim_y_bicubic')}, "

@@ -94,6 +94,18 @@ def test_sample_tab_with_emoji_style_and_background(page):
     page.click("#sample-go")
     first = _image_src(page, "#sample-output")
     page.get_by_role("spinbutton", name="Seed").first.fill("123")
+    # the truncation slider starts at the model's own setting and follows the model the user picks
+    from playwright.sync_api import expect
+
+    from genstudio import registry
+
+    own = registry.inspect("emoji-gan").card["sampling"]["truncation"]
+    slider = page.get_by_role("spinbutton", name="Truncation").locator("visible=true").first
+    assert float(slider.input_value()) == own > 0
+    _pick(page, "Model", "gan-fmnist")  # a GAN without a setting of its own: off
+    expect(slider).to_have_value("0")
+    _pick(page, "Model", "emoji-gan")
+    expect(slider).to_have_value(f"{own:g}")
     # the default model is the emoji GAN: category and style pickers are shown, the VAE's temperature is not
     _pick(page, "Category / class", "Food & Drink")
     _pick(page, "Style", "twemoji")
