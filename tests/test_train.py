@@ -90,6 +90,45 @@ def test_every_family_trains_and_ships_a_self_describing_checkpoint(name, tmp_pa
         assert loaded.labels == ["bar", "disc"]
 
 
+def test_a_vae_stage_fits_a_flow_prior_and_keeps_the_vae(tmp_path, folder_dataset, photo_folder):
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-vae"]
+    base = train(_config(tmp_path, "t-vae", family, data, model, {"steps": 4, **train_cfg}), run_dir=tmp_path / "base")
+    flow = {**model, "prior_layers": 2, "prior_hidden": 8}
+    cfg = _config(tmp_path, "t-vae-prior", family, data, flow,
+                  {"steps": 6, "batch_size": 8, "lr": 1e-2, "fit_prior": True, "init_from": str(tmp_path / "base")})
+    before, after = registry.load_file(base), registry.load_file(train(cfg, run_dir=tmp_path / "prior"))
+    kept = after.net.state_dict()
+    assert all(torch.equal(v, kept[k]) for k, v in before.net.state_dict().items())  # encoder, decoder, Gaussian fit
+    assert after.net.prior_flow.layers[-1].net[-1].weight.abs().sum() > 0  # the flow left its identity start
+    z = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
+    assert not torch.allclose(before.net.generate(z), after.net.generate(z))
+    assert after.card["provenance"]["init_from"]["model"] == "t-vae"
+    bad = _config(tmp_path, "t-vae-bad", family, data, {**flow, "width": 8}, {"steps": 2, "fit_prior": True, "init_from": str(tmp_path / "base")})
+    with pytest.raises(UserError, match="init_from"):  # a stage may add a prior, not change the VAE
+        train(bad, run_dir=tmp_path / "bad")
+    no_flow = _config(tmp_path, "t-vae-none", family, data, model, {"steps": 2, "fit_prior": True})
+    with pytest.raises(UserError, match="prior_layers"):
+        train(no_flow, run_dir=tmp_path / "none")
+
+
+def test_the_flow_prior_inverts_exactly_with_its_log_determinant():
+    from genstudio.models.vae import FlowPrior
+
+    torch.manual_seed(0)
+    flow = FlowPrior(4, layers=3, hidden=8).double()
+    for p in flow.parameters():
+        p.data.normal_(0, 0.3)
+    e = torch.randn(3, 4, dtype=torch.float64)
+    u = flow(e)
+    back, log_det = u, torch.zeros(3, dtype=torch.float64)
+    for layer in reversed(flow.layers):
+        back, step = layer.inverse(back)
+        log_det = log_det + step
+    assert torch.allclose(back, e, atol=1e-10)
+    jacobian = torch.stack([torch.autograd.functional.jacobian(lambda x: flow(x[None])[0], row) for row in e])
+    assert torch.allclose(log_det, -torch.logdet(jacobian), atol=1e-8)  # log |det d(inverse)/du| = -log |det J|
+
+
 def test_a_configs_sampling_table_becomes_the_models_default(tmp_path, folder_dataset, photo_folder):
     from genstudio.kinds import kind_of
     from genstudio.train.config import ConfigError, parse_sampling

@@ -8,6 +8,57 @@ from genstudio.errors import UserError
 from genstudio.registry import register
 
 
+class AffineCoupling(nn.Module):
+    """One RealNVP layer (Dinh et al., 2017): the unmasked half of z is scaled and shifted by
+    an MLP of the masked half, so both directions and the log-determinant are exact."""
+
+    def __init__(self, mask: torch.Tensor, hidden: int):
+        super().__init__()
+        dim = len(mask)
+        self.register_buffer("mask", mask)
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2 * dim))
+        nn.init.zeros_(self.net[-1].weight)  # starts as the identity: the Gaussian fit
+        nn.init.zeros_(self.net[-1].bias)
+
+    def _scale_shift(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        log_scale, shift = self.net(x * self.mask).chunk(2, dim=1)
+        free = 1 - self.mask
+        return 2 * torch.tanh(log_scale / 2) * free, shift * free  # bounded scales keep it stable
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        log_scale, shift = self._scale_shift(x)
+        return x * log_scale.exp() + shift
+
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, log |det dx/dy|) for y = forward(x)."""
+        log_scale, shift = self._scale_shift(y)
+        return (y - shift) * (-log_scale).exp(), -log_scale.sum(dim=1)
+
+
+class FlowPrior(nn.Module):
+    """A normalising flow from N(0, I) onto the (whitened) aggregate posterior: a continuous
+    map, so a latent walk stays smooth, fitted by maximum likelihood to posterior samples."""
+
+    def __init__(self, dim: int, layers: int, hidden: int):
+        super().__init__()
+        order = torch.Generator().manual_seed(0)  # fixed masks: part of the architecture, not the weights
+        masks = [(torch.randperm(dim, generator=order) < dim // 2).float() for _ in range(layers)]
+        self.layers = nn.ModuleList(AffineCoupling(mask, hidden) for mask in masks)
+
+    def forward(self, e: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            e = layer(e)
+        return e
+
+    def nll(self, u: torch.Tensor) -> torch.Tensor:
+        """Mean negative log-likelihood (nats, without the constant) of whitened latents u."""
+        log_det = torch.zeros(len(u), device=u.device)
+        for layer in reversed(self.layers):
+            u, step = layer.inverse(u)
+            log_det = log_det + step
+        return (0.5 * u.pow(2).sum(dim=1) - log_det).mean()
+
+
 @register("conv_vae")
 class ConvVAE(nn.Module):
     """Encoder 28->14->7 convs to (mu, logvar); decoder mirrors it and outputs pixel logits.
@@ -16,18 +67,24 @@ class ConvVAE(nn.Module):
     over the training set: their mean and covariance, kept as running statistics during
     training like BatchNorm's) rather than from N(0, I): where the encoder puts the data is
     where the decoder was trained to decode, so prior samples look like reconstructions
-    rather than blends (Ghosh et al., 2020, fit such ex-post densities).
+    rather than blends (Ghosh et al., 2020, fit such ex-post densities). With `prior_layers`,
+    a flow (fitted in a later stage, `fit_prior = true`) bends that Gaussian onto the
+    posterior's actual shape.
 
     Args:
         latent_dim: size of z.
         width: channels after the first conv (the second has 2x).
         channels: image channels.
         image_size: side of the square image; divisible by 4.
+        prior_layers: coupling layers of the flow prior (0 = the Gaussian fit alone).
+        prior_hidden: width of each coupling layer's MLP.
     """
 
     latent_control = "temperature"  # what the UI and CLI offer for sampling (GANs: truncation)
+    added_parts = ("prior_layers", "prior_hidden")  # a later stage may add these to an earlier stage's weights
 
-    def __init__(self, latent_dim: int = 32, width: int = 32, channels: int = 1, image_size: int = 28):
+    def __init__(self, latent_dim: int = 32, width: int = 32, channels: int = 1, image_size: int = 28,
+                 prior_layers: int = 0, prior_hidden: int = 128):
         super().__init__()
         self.latent_dim, self.num_classes, self.base = latent_dim, 0, image_size // 4
         flat = 2 * width * self.base**2
@@ -46,6 +103,7 @@ class ConvVAE(nn.Module):
         self.register_buffer("posterior_mean", torch.zeros(latent_dim))
         self.register_buffer("posterior_second_moment", torch.eye(latent_dim))
         self.moment_momentum = 0.01
+        self.prior_flow = FlowPrior(latent_dim, prior_layers, prior_hidden) if prior_layers else None
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x in [0, 1] -> (mu, logvar)."""
@@ -64,6 +122,10 @@ class ConvVAE(nn.Module):
         cov = self.posterior_second_moment - torch.outer(self.posterior_mean, self.posterior_mean)
         return torch.linalg.cholesky(cov + 1e-5 * torch.eye(len(cov), device=cov.device))
 
+    def whiten(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents in the Gaussian fit's coordinates (what the flow prior models)."""
+        return torch.linalg.solve_triangular(self.prior_scale(), (z - self.posterior_mean).T, upper=False).T
+
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = self.decoder_fc(z).view(len(z), 2 * self.width, self.base, self.base)
         return self.decoder(h)
@@ -79,6 +141,8 @@ class ConvVAE(nn.Module):
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1] from standard-normal z, mapped onto the fitted prior: the decoder's
         Bernoulli means. (A temperature scales z, so it scales the spread around the mean.)"""
+        if self.prior_flow is not None:
+            z = self.prior_flow(z)
         z = self.posterior_mean + z @ self.prior_scale().T
         return torch.sigmoid(self.decode_logits(z))
 

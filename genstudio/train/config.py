@@ -62,6 +62,7 @@ class TrainConfig:
     # VAE
     beta: float = 1.0
     kl_warmup_steps: int = 0
+    fit_prior: bool = False  # fit only the flow prior to the encoder's posteriors (a stage after the VAE's own)
     # super-resolution
     lr_patch: int = 48
     # cascade: the runs (or shelf models) joined into one model, generator first

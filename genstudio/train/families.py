@@ -261,7 +261,17 @@ class VAEFamily(_LabelledImages):
         super().__init__(*args, **kwargs)
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         self.modules = {"net": net}
-        self.optimizers = {"net": self._adam(net, self.t.lr)}
+        self.fit_prior = self.t.fit_prior
+        if self.fit_prior:  # a later stage: only the flow prior learns, on the frozen encoder's posteriors
+            if getattr(net, "prior_flow", None) is None:
+                raise UserError(f"{self.cfg.source}: train.fit_prior needs a flow prior ([model] prior_layers > 0)")
+            if self.world > 1:
+                raise UserError("train.fit_prior runs in one process (a few CPU-minutes)")
+            net.requires_grad_(False).prior_flow.requires_grad_(True)
+            self.optimizers = {"net": self._adam(net.prior_flow, self.t.lr)}
+            self.schedulers = {"net": self._cosine(self.optimizers["net"])}
+        else:
+            self.optimizers = {"net": self._adam(net, self.t.lr)}
         self.beta = self.t.beta
         self.warmup = self.t.kl_warmup_steps  # KL annealing avoids early posterior collapse
         self.steps_done = 0  # for the KL warm-up; saved with the run
@@ -277,6 +287,16 @@ class VAEFamily(_LabelledImages):
     def step(self, batch):
         x, conds = batch
         net = self.modules["net"]
+        if self.fit_prior:
+            with torch.no_grad():
+                mu, logvar = net.encode(x)
+                latents = net.whiten(mu + torch.randn_like(mu) * (0.5 * logvar).exp())
+            nll = net.prior_flow.nll(latents)
+            self.optimizers["net"].zero_grad(set_to_none=True)
+            nll.backward()
+            self.optimizers["net"].step()
+            self.schedulers["net"].step()
+            return {"prior_nll": nll.item()}
         logits, mu, logvar = net(x, *conds) if self.conditional else net(x)
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum() / len(x)

@@ -85,6 +85,19 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _continues(start_spec: tuple[str, dict], spec: tuple[str, dict], start_net: nn.Module, net: nn.Module) -> bool:
+    """Whether a network can start from an earlier stage's: the same architecture and
+    arguments, except that it may add the parts its class lists in `added_parts` (a VAE's
+    flow prior), and every earlier weight fits."""
+    (start_arch, start_kwargs), (arch, kwargs) = start_spec, spec
+    added = getattr(registry.ARCHITECTURES.get(arch), "added_parts", ())
+    kept = lambda kw: {k: v for k, v in kw.items() if k not in added}
+    if start_arch != arch or kept(start_kwargs) != kept(kwargs):
+        return False
+    target = net.state_dict()
+    return all(k in target and target[k].shape == v.shape for k, v in start_net.state_dict().items())
+
+
 def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | Path | None = None,
           overrides: list[str] | tuple[str, ...] = ()) -> Path:
     """Train the model a config describes into its run directory (`runs/NAME` by default):
@@ -134,11 +147,11 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         spec, start_net = ((start.arch, start.kwargs), loaded.net)
         if t.init_part:
             spec, start_net = part_of(start, loaded.net, t.init_part)
-        if spec != family.arch_spec():
+        if not _continues(spec, family.arch_spec(), start_net, shipped):
             raise UserError(f"init_from {t.init_from!r} is a {spec[0]} {spec[1]}, this config builds {family.arch_spec()}")
         init_record = part_record(start, t.init_from, t.init_part) if t.init_part else stage_record(start, t.init_from)
         if not (resume and state_path.exists()):
-            shipped.load_state_dict(start_net.state_dict())
+            shipped.load_state_dict(start_net.state_dict(), strict=False)  # parts this stage adds start fresh
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None
 
     start_step, elapsed = 0, 0.0
