@@ -82,7 +82,7 @@ def main() -> None:
         picture = f"![{info.name}](assets/models/{info.name}.png)" if pic.exists() else ""
         params = registry.parameter_count(info.name) / 1e6
         trained = f"{p.get('steps')} steps, {p.get('wall_time_minutes')} min"
-        stages = flatten(info.card.get("stages") or [])
+        stages = flatten(info.card.get("stages") or ([p["init_from"]] if p.get("init_from") else []))
         if stages:  # its cost includes every stage it was made from
             total = (p.get("wall_time_minutes") or 0) + sum(stage.get("wall_time_minutes") or 0 for stage in stages)
             names = " + ".join(f"`{stage['model']}` ({stage.get('steps')} steps, {stage.get('wall_time_minutes')} min)" for stage in stages)
