@@ -254,6 +254,7 @@ def test_flow_between_tabs(page, tmp_path):
     model, seed = page.get_by_label("Model").first.input_value(), int(page.get_by_role("spinbutton", name="Seed").first.input_value())
     label, style = page.get_by_label("Category / class").first.input_value(), page.get_by_label("Style").first.input_value()
     count = int(page.get_by_role("spinbutton", name="number input for Number of images").first.input_value())
+    truncation = float(page.get_by_role("spinbutton", name="Truncation").locator("visible=true").first.input_value())
     page.get_by_role("button", name="Send to upscale").click()
     page.locator("#upscale-input img").first.wait_for(state="visible")  # the grid arrived, no download needed
     # ... losslessly: the image the Upscale tab holds is the Sample tab's grid (on white), not a lossy WebP copy
@@ -266,7 +267,7 @@ def test_flow_between_tabs(page, tmp_path):
 
     sent = page.request.get(page.locator("#upscale-input img").first.get_attribute("src")).body()
     received = np.asarray(Image.open(bytes_io.BytesIO(sent)).convert("RGB")).astype(int)
-    expected = common.as_rgb_png(sample.sample(model, seed, count, label, style, 0, 1, "white", 1, False)[1]).astype(int)
+    expected = common.as_rgb_png(sample.sample(model, seed, count, label, style, truncation, None, "white", 1, False)[1]).astype(int)
     assert received.shape == expected.shape and np.abs(received - expected).max() <= 1  # WebP: mean 1.6-2.7, max 19-26
     _tab(page, "Sample")
     page.get_by_role("button", name="Send to inpaint").click()
