@@ -65,7 +65,8 @@ def _recipe_settings(source: str | None) -> dict:
     if recipe["task"] == "conditional" and (recipe.get("mode", "one class") != "one class" or recipe.get("label") is None):
         raise UserError(f"--recipe {source}: a {recipe.get('mode', 'all classes')!r} grid; `genstudio sample` remakes "
                         "one-class grids (use the app for this one)")
-    return {k: recipe[k] for k in SAMPLE_SETTINGS if recipe.get(k) is not None}
+    # a recipe without a truncation was made without one (as the app reopens it), whatever the model's own is now
+    return {"truncation": 0.0, **{k: recipe[k] for k in SAMPLE_SETTINGS if recipe.get(k) is not None}}
 
 
 def cmd_sample(args) -> int:

@@ -134,12 +134,15 @@ def test_a_models_own_truncation_is_the_default_and_0_turns_it_off(tmp_path, mon
     registry.update_card("tiny-emoji", sampling={"truncation": 0.5})
     registry.clear_cache()
     base = ["sample", "--model", "tiny-emoji", "--n", 6, "--seed", 2, "--label", "Flags", "--style", "noto"]
-    for name, extra in (("own", []), ("explicit", ["--truncation", 0.5]), ("off", ["--truncation", 0])):
+    old_link = "http://127.0.0.1:7860/?task=sample&model=tiny-emoji&seed=2&n=6&label=Flags&style=noto"  # made before it had its own
+    for name, extra in (("own", []), ("explicit", ["--truncation", 0.5]), ("off", ["--truncation", 0]),
+                        ("linked", ["--recipe", old_link])):
         out = subprocess.run([sys.executable, "-m", "genstudio", *map(str, base + extra), "--output", f"{name}.npz"],
                              capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "GENSTUDIO_DEVICE": "cpu"})
         assert out.returncode == 0, out.stderr[-2000:]
-    own, explicit, off = (np.load(tmp_path / f"{n}.npz") for n in ("own", "explicit", "off"))
+    own, explicit, off, linked = (np.load(tmp_path / f"{n}.npz") for n in ("own", "explicit", "off", "linked"))
     assert np.array_equal(own["images"], explicit["images"]) and not np.array_equal(own["images"], off["images"])
+    assert np.array_equal(linked["images"], off["images"])  # a recipe remakes what it was made with
     assert json.loads(str(own["recipe"]))["truncation"] == 0.5 and json.loads(str(off["recipe"]))["truncation"] == 0.0
 
 
