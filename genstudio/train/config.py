@@ -2,8 +2,9 @@
 
 A config is a TOML file with `name`, `family`, `description` and three tables:
 `[data]`, `[model]` (the architecture name and its constructor arguments) and
-`[train]`, and optionally `[sampling]` (a generator's default latent settings). An unknown key or a value of the wrong type is an error naming the key
-and the file, never a silent default. `--set train.steps=8` overrides a key with
+`[train]`, and optionally `[sampling]` (a generator's default latent settings). An
+unknown key or a value of the wrong type is an error naming the key and the file,
+never a silent default. `--set train.steps=8` overrides a key with
 the same checks.
 """
 from __future__ import annotations

@@ -212,8 +212,9 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         }
         if init_record:
             card["provenance"]["init_from"] = init_record
-        if cfg.sampling.as_card():
-            card["sampling"] = cfg.sampling.as_card()
+        sampling = cfg.sampling.as_card()
+        if sampling:
+            card["sampling"] = sampling
         net = ema if ema is not None else shipped
         arch, kwargs = family.arch_spec()
         registry.write_checkpoint(out_path, net, arch, kwargs, card)
