@@ -49,8 +49,10 @@ def figures(card: dict) -> str:
         gains = "; ".join(f"{band}: **{m[f'unseen {band} gain over telea (dB)']:+.2f}**" for band in ("5-10%", "10-20%", "20-40%"))
         set5 = ", ".join(f"{m[f'set5 {band} gain over telea (dB)']:+.2f}" for band in ("5-10%", "10-20%", "20-40%"))
         outpaint = "/".join(str(m[f"unseen outpaint 32px border psnr {k}"]) for k in ("model", "telea", "edge"))
+        detail = (f"; detail in 20-40% holes {m['unseen 20-40% hole_detail model']} of the photo's (Telea "
+                  f"{m['unseen 20-40% hole_detail telea']})") if "unseen 20-40% hole_detail model" in m else ""
         return (f"dB over Telea on unseen photos {gains} (Set5: {set5}); 20-40% PSNR {m['unseen 20-40% psnr model']} vs Telea "
-                f"{m['unseen 20-40% psnr telea']}; outpaint 32-px border PSNR model/Telea/edge {outpaint}")
+                f"{m['unseen 20-40% psnr telea']}{detail}; outpaint 32-px border PSNR model/Telea/edge {outpaint}")
     if task == "inpaint":
         rows = []
         for band in ("5-10%", "10-20%", "20-40%"):

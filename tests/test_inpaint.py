@@ -147,3 +147,17 @@ def test_mask_overlay_tints_only_the_filled_part(photo):
     m = _mask(photo.shape[:2])
     shown = mask_overlay(photo, m)
     assert np.array_equal(shown[m == 0], photo[m == 0]) and not np.array_equal(shown[m > 0], photo[m > 0])
+
+
+def test_hole_detail_is_one_for_the_photo_and_falls_for_a_blurred_fill(photo):
+    import cv2
+
+    from genstudio.eval.evaluate import hole_detail
+
+    hole = _mask(photo.shape[:2]).astype(bool)
+    blurred = photo.copy()
+    blurred[hole] = cv2.GaussianBlur(photo, (9, 9), 3)[hole]
+    noisy = photo.copy()
+    noisy[hole] = np.clip(photo[hole] + np.random.default_rng(0).normal(0, 40, photo[hole].shape), 0, 255)
+    assert hole_detail(photo, photo, hole) == pytest.approx(1.0)
+    assert hole_detail(blurred, photo, hole) < 0.8 < 1.2 < hole_detail(noisy, photo, hole)

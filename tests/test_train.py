@@ -111,22 +111,42 @@ def test_a_vae_stage_fits_a_flow_prior_and_keeps_the_vae(tmp_path, folder_datase
         train(no_flow, run_dir=tmp_path / "none")
 
 
-def test_the_flow_prior_inverts_exactly_with_its_log_determinant():
+@pytest.mark.parametrize("context", [0, 2])
+def test_the_flow_prior_inverts_exactly_with_its_log_determinant(context):
     from genstudio.models.vae import FlowPrior
 
     torch.manual_seed(0)
-    flow = FlowPrior(4, layers=3, hidden=8).double()
+    flow = FlowPrior(4, layers=3, hidden=8, context=context).double()
     for p in flow.parameters():
         p.data.normal_(0, 0.3)
     e = torch.randn(3, 4, dtype=torch.float64)
-    u = flow(e)
+    c = torch.randn(3, context, dtype=torch.float64) if context else None
+    u = flow(e, c)
     back, log_det = u, torch.zeros(3, dtype=torch.float64)
     for layer in reversed(flow.layers):
-        back, step = layer.inverse(back)
+        back, step = layer.inverse(back, c)
         log_det = log_det + step
     assert torch.allclose(back, e, atol=1e-10)
-    jacobian = torch.stack([torch.autograd.functional.jacobian(lambda x: flow(x[None])[0], row) for row in e])
+    row_map = lambda i: lambda x: flow(x[None], None if c is None else c[i : i + 1])[0]
+    jacobian = torch.stack([torch.autograd.functional.jacobian(row_map(i), row) for i, row in enumerate(e)])
     assert torch.allclose(log_det, -torch.logdet(jacobian), atol=1e-8)  # log |det d(inverse)/du| = -log |det J|
+    if context:  # the condition changes the map
+        assert not torch.allclose(flow(e, c), flow(e, -c))
+
+
+def test_a_conditional_vae_stage_fits_a_flow_prior_per_condition(tmp_path):
+    family, data, model, train_cfg, _ = EMOJI_VAE
+    base = train(_config(tmp_path, "t-emoji-vae", family, data, model, {"steps": 4, **train_cfg}), run_dir=tmp_path / "base")
+    cfg = _config(tmp_path, "t-emoji-vae-prior", family, data, {**model, "prior_layers": 2, "prior_hidden": 8},
+                  {"steps": 6, "batch_size": 8, "lr": 1e-2, "fit_prior": True, "init_from": str(tmp_path / "base")})
+    before, after = registry.load_file(base), registry.load_file(train(cfg, run_dir=tmp_path / "prior"))
+    kept = after.net.state_dict()
+    assert all(torch.equal(v, kept[k]) for k, v in before.net.state_dict().items())  # encoder, decoder, prior means
+    z = torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
+    labels, styles = torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 2, 0])
+    assert not torch.allclose(before.net.generate(z, labels, styles), after.net.generate(z, labels, styles))
+    flow, c = after.net.prior_flow, torch.eye(12)[:2]
+    assert not torch.allclose(flow(z[:2], c), flow(z[:2], c.flip(0)))  # each condition has its own map
 
 
 def test_a_configs_sampling_table_becomes_the_models_default(tmp_path, folder_dataset, photo_folder):
@@ -169,11 +189,14 @@ EMOJI_VAE = ("vae", {"dataset": "emoji"}, {"arch": "styled_conv_vae", "latent_di
              {"batch_size": 4, "kl_warmup_steps": 2}, "conditional")
 
 
-@pytest.mark.parametrize("name", ["t-cgan", "t-vae", "t-clf", "t-sr", "t-inpaint", "t-emoji-gan", "t-emoji-vae"])
+@pytest.mark.parametrize("name", ["t-cgan", "t-vae", "t-clf", "t-sr", "t-inpaint", "t-inpaint-critic", "t-emoji-gan", "t-emoji-vae"])
 def test_resume_is_exact(name, tmp_path, folder_dataset, photo_folder):
     """N steps in one go and N/2 steps, stopped, then resumed to N end with identical weights."""
-    family, data, model, train_cfg, _ = ({**_families(folder_dataset, photo_folder), "t-emoji-gan": EMOJI_GAN,
-                                          "t-emoji-vae": EMOJI_VAE})[name]
+    families = _families(folder_dataset, photo_folder)
+    family, data, model, train_cfg, task = families["t-inpaint"]
+    families.update({"t-emoji-gan": EMOJI_GAN, "t-emoji-vae": EMOJI_VAE,
+                     "t-inpaint-critic": (family, data, model, {**train_cfg, "adversarial_weight": 0.1, "d_width": 4}, task)})
+    family, data, model, train_cfg, _ = families[name]
     cfg = _config(tmp_path, name, family, data, model, {"steps": 6, "log_every": 3, "sample_every": 3, **train_cfg})
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(cfg, run_dir=straight)
@@ -332,6 +355,15 @@ def test_cascade_joins_a_generator_run_and_an_upscaler_run(tmp_path):
     assert record["part"] == "generator" and record["model"] == "t-gen" and record["steps"] == 2  # the part's own stage
     with pytest.raises(ValueError, match="no such part .*generator, upscaler"):
         train(_config(tmp_path, "t-gen3", family, data, model, {**later, "init_part": "decoder"}), run_dir=tmp_path / "gen3")
+
+    # a second cascade shares the first one's upscaler, named as a part of it
+    cfg.write_text(f'name = "t-cascade2"\nfamily = "cascade"\n[model]\narch = "cascade_generator"\n[train]\nsteps = 0\n'
+                   f'parts = ["{tmp_path / "gen2"}", "{cascade_file}#upscaler"]\n')
+    second = registry.load_file(train(cfg, run_dir=tmp_path / "cascade2"))
+    for key, value in joined.net.upscaler.state_dict().items():
+        assert torch.equal(second.net.upscaler.state_dict()[key], value)
+    assert [stage["model"] for stage in second.card["stages"]] == ["t-gen2", "t-x2"]  # the upscaler's own stage
+    assert second.card["stages"][1]["part"] == "upscaler" and second.card["stages"][1]["steps"] == 2
 
 
 def test_balanced_batches_draw_every_label_equally_often(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from genstudio.registry import register
 
@@ -56,3 +57,20 @@ class RefineUNet(nn.Module):
         h = self.dec1(torch.cat([self.up1(h), e1], 1))
         h = self.dec0(torch.cat([self.up0(h), e0], 1))
         return prefilled + self.out(h)
+
+
+class PatchDiscriminator(nn.Module):
+    """A spectrally normalised PatchGAN critic (Isola et al., 2017) for an adversarial stage:
+    it scores each ~34-px patch of an image (with the hole mask beside it, so it knows where
+    to look), one score per patch at 1/8 resolution. Training only; never shipped."""
+
+    def __init__(self, channels: int = 3, width: int = 32):
+        super().__init__()
+        layers, c_in = [], channels + 1
+        for c_out in (width, 2 * width, 4 * width):
+            layers += [spectral_norm(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2)]
+            c_in = c_out
+        self.net = nn.Sequential(*layers, spectral_norm(nn.Conv2d(c_in, 1, 3, 1, 1)))
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([image * 2 - 1, mask], 1))

@@ -12,49 +12,52 @@ class AffineCoupling(nn.Module):
     """One RealNVP layer (Dinh et al., 2017): the unmasked half of z is scaled and shifted by
     an MLP of the masked half, so both directions and the log-determinant are exact."""
 
-    def __init__(self, mask: torch.Tensor, hidden: int):
+    def __init__(self, mask: torch.Tensor, hidden: int, context: int = 0):
         super().__init__()
         dim = len(mask)
         self.register_buffer("mask", mask)
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2 * dim))
+        self.net = nn.Sequential(nn.Linear(dim + context, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2 * dim))
         nn.init.zeros_(self.net[-1].weight)  # starts as the identity: the Gaussian fit
         nn.init.zeros_(self.net[-1].bias)
 
-    def _scale_shift(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        log_scale, shift = self.net(x * self.mask).chunk(2, dim=1)
+    def _scale_shift(self, x: torch.Tensor, context: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs = x * self.mask if context is None else torch.cat([x * self.mask, context], 1)
+        log_scale, shift = self.net(inputs).chunk(2, dim=1)
         free = 1 - self.mask
         return 2 * torch.tanh(log_scale / 2) * free, shift * free  # bounded scales keep it stable
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        log_scale, shift = self._scale_shift(x)
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        log_scale, shift = self._scale_shift(x, context)
         return x * log_scale.exp() + shift
 
-    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def inverse(self, y: torch.Tensor, context: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(x, log |det dx/dy|) for y = forward(x)."""
-        log_scale, shift = self._scale_shift(y)
+        log_scale, shift = self._scale_shift(y, context)
         return (y - shift) * (-log_scale).exp(), -log_scale.sum(dim=1)
 
 
 class FlowPrior(nn.Module):
     """A normalising flow from N(0, I) onto the (whitened) aggregate posterior: a continuous
-    map, so a latent walk stays smooth, fitted by maximum likelihood to posterior samples."""
+    map, so a latent walk stays smooth, fitted by maximum likelihood to posterior samples.
+    With `context` (a condition vector's size) every coupling also sees the condition: one
+    map per class and style."""
 
-    def __init__(self, dim: int, layers: int, hidden: int):
+    def __init__(self, dim: int, layers: int, hidden: int, context: int = 0):
         super().__init__()
         order = torch.Generator().manual_seed(0)  # fixed masks: part of the architecture, not the weights
         masks = [(torch.randperm(dim, generator=order) < dim // 2).float() for _ in range(layers)]
-        self.layers = nn.ModuleList(AffineCoupling(mask, hidden) for mask in masks)
+        self.layers = nn.ModuleList(AffineCoupling(mask, hidden, context) for mask in masks)
 
-    def forward(self, e: torch.Tensor) -> torch.Tensor:
+    def forward(self, e: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         for layer in self.layers:
-            e = layer(e)
+            e = layer(e, context)
         return e
 
-    def nll(self, u: torch.Tensor) -> torch.Tensor:
-        """Mean negative log-likelihood (nats, without the constant) of whitened latents u."""
+    def nll(self, u: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean negative log-likelihood (nats, without the constant) of latents u."""
         log_det = torch.zeros(len(u), device=u.device)
         for layer in reversed(self.layers):
-            u, step = layer.inverse(u)
+            u, step = layer.inverse(u, context)
             log_det = log_det + step
         return (0.5 * u.pow(2).sum(dim=1) - log_det).mean()
 
@@ -126,6 +129,13 @@ class ConvVAE(nn.Module):
         """Latents in the Gaussian fit's coordinates (what the flow prior models)."""
         return torch.linalg.solve_triangular(self.prior_scale(), (z - self.posterior_mean).T, upper=False).T
 
+    def prior_nll(self, x: torch.Tensor) -> torch.Tensor:
+        """The flow prior's loss on posterior samples of x (whitened, as it models them)."""
+        with torch.no_grad():
+            mu, logvar = self.encode(x)
+            latents = self.whiten(mu + torch.randn_like(mu) * (0.5 * logvar).exp())
+        return self.prior_flow.nll(latents)
+
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         h = self.decoder_fc(z).view(len(z), 2 * self.width, self.base, self.base)
         return self.decoder(h)
@@ -164,25 +174,34 @@ class StyledConvVAE(nn.Module):
     samples of the asked class, because the class moves z itself. `forward` returns the
     posterior mean relative to the prior mean, so the KL term keeps its standard form.
 
+    With `prior_layers`, a conditional flow (fitted in a later stage, `fit_prior = true`)
+    bends each condition's N(A c, I) onto the shape of that condition's posteriors.
+
     Args:
         latent_dim: size of z.
-        width: channels at full resolution; each coarser level doubles them.
+        width: channels at full resolution; each coarser level doubles them, up to max_width.
         num_classes, num_styles: sizes of the two label groups.
         channels: image channels (4 = premultiplied RGBA).
         image_size: a power of two >= 8.
         hidden: width of the dense layers between the 4x4 features and z.
+        max_width: cap on any level's channels (0 = none): keeps the dense layers, which
+            grow with the 4x4 level's channels, within the checkpoint size limit.
+        decoder_convs: 3x3 convs per decoder level (the first follows the upsampling).
+        prior_layers, prior_hidden: the flow prior's coupling layers and their MLP width.
     """
 
     latent_control = "temperature"
+    added_parts = ("prior_layers", "prior_hidden")
 
     def __init__(self, latent_dim: int = 64, width: int = 32, num_classes: int = 9, num_styles: int = 3,
-                 channels: int = 4, image_size: int = 32, hidden: int = 512):
+                 channels: int = 4, image_size: int = 32, hidden: int = 512, max_width: int = 0,
+                 decoder_convs: int = 1, prior_layers: int = 0, prior_hidden: int = 128):
         super().__init__()
         levels = image_size.bit_length() - 3  # halvings down to 4x4
         if image_size != 4 * 2**levels or levels < 1:
             raise UserError("image_size must be a power of two >= 8")
         self.latent_dim, self.num_classes, self.num_styles = latent_dim, num_classes, num_styles
-        widths = [width * 2**i for i in range(levels + 1)]  # full resolution ... 4x4
+        widths = [min(width * 2**i, max_width or width * 2**i) for i in range(levels + 1)]  # full resolution ... 4x4
         conditions, flat = num_classes + num_styles, widths[-1] * 16
         enc: list[nn.Module] = [nn.Conv2d(channels, widths[0], 3, 1, 1), nn.SiLU()]
         for a, b in zip(widths, widths[1:]):
@@ -194,8 +213,11 @@ class StyledConvVAE(nn.Module):
         dec: list[nn.Module] = []
         for a, b in zip(widths[::-1], widths[::-1][1:]):
             dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(a, b, 3, 1, 1), nn.SiLU()]
+            for _ in range(decoder_convs - 1):
+                dec += [nn.Conv2d(b, b, 3, 1, 1), nn.SiLU()]
         self.decoder = nn.Sequential(*dec, nn.Conv2d(widths[0], channels, 3, 1, 1))
         self.top = widths[-1]
+        self.prior_flow = FlowPrior(latent_dim, prior_layers, prior_hidden, conditions) if prior_layers else None
 
     def _condition(self, labels, styles, batch, device):
         from genstudio.models.gan import _condition
@@ -220,10 +242,19 @@ class StyledConvVAE(nn.Module):
         prior = self.prior_mean(self._condition(labels, styles, len(x), x.device))
         return self.decode_logits(z, labels, styles), mu - prior, logvar
 
+    def prior_nll(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        """The flow prior's loss on posterior samples of x, relative to their condition's mean."""
+        with torch.no_grad():
+            c = self._condition(labels, styles, len(x), x.device)
+            mu, logvar = self.encode(x, labels, styles)
+            latents = mu + torch.randn_like(mu) * (0.5 * logvar).exp() - self.prior_mean(c)
+        return self.prior_flow.nll(latents, c)
+
     def generate(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1] from standard-normal z (shifted to the condition's prior mean): the
         decoder's Bernoulli means, kept a valid premultiplied image."""
-        z = z + self.prior_mean(self._condition(labels, styles, len(z), z.device))
+        c = self._condition(labels, styles, len(z), z.device)
+        z = self.prior_mean(c) + (z if self.prior_flow is None else self.prior_flow(z, c))
         x = torch.sigmoid(self.decode_logits(z, labels, styles))
         if x.shape[1] == 4:
             x = torch.cat([torch.minimum(x[:, :3], x[:, 3:]), x[:, 3:]], 1)

@@ -288,10 +288,7 @@ class VAEFamily(_LabelledImages):
         x, conds = batch
         net = self.modules["net"]
         if self.fit_prior:
-            with torch.no_grad():
-                mu, logvar = net.encode(x)
-                latents = net.whiten(mu + torch.randn_like(mu) * (0.5 * logvar).exp())
-            nll = net.prior_flow.nll(latents)
+            nll = net.prior_nll(x, *conds) if self.conditional else net.prior_nll(x)
             self.optimizers["net"].zero_grad(set_to_none=True)
             nll.backward()
             self.optimizers["net"].step()
@@ -501,6 +498,13 @@ class InpaintFamily(Family):
         self.loss = self.t.loss or "l1"  # l2 aims straight at PSNR; l1 at sharper fills
         if self.loss not in ("l1", "l2"):
             raise UserError(f"train.loss must be 'l1' or 'l2', got {self.loss!r}")
+        self.adversarial_weight = self.t.adversarial_weight
+        if self.adversarial_weight:  # a critic of the filled patches: fills with texture rather than the mean
+            from genstudio.models.inpaint import PatchDiscriminator
+
+            critic = PatchDiscriminator(net.out.out_channels, self.t.d_width).to(self.device)
+            self.modules["d"] = critic
+            self.optimizers["d"] = self._adam(critic, self.t.d_lr, (0.0, 0.9))
         self.crop = self.t.crop
         self.coverage = tuple(self.t.coverage)
         if self.data_cfg.dataset:
@@ -535,13 +539,32 @@ class InpaintFamily(Family):
         # only the hole is ever shown, so only the hole is scored
         hole_mean = lambda error: (error * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
         loss = hole_mean(torch.abs(out - target) if self.loss == "l1" else (out - target) ** 2)
+        logged = {f"hole_{self.loss}": loss.item()}
+        if self.adversarial_weight:
+            filled = target * (1 - mask) + out * mask
+            critic_loss, fooled = self._adversarial(filled, mask, target)
+            loss = loss + self.adversarial_weight * fooled
+            logged.update(critic_hinge=critic_loss, generator_adversarial=fooled.item())
         self.optimizers["net"].zero_grad(set_to_none=True)
         loss.backward()
         self.optimizers["net"].step()
         self.schedulers["net"].step()
         with torch.no_grad():
             l1, telea_l1 = hole_mean(torch.abs(out - target)), hole_mean(torch.abs(prefilled - target))
-        return {f"hole_{self.loss}": loss.item(), "hole_l1": l1.item(), "telea_hole_l1": telea_l1.item()}
+        return {**logged, "hole_l1": l1.item(), "telea_hole_l1": telea_l1.item()}
+
+    def _adversarial(self, filled: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """One hinge step of the critic, then the fill's adversarial loss. Only patches that
+        touch the hole count as fake (the rest of a filled image is the photo itself)."""
+        critic = self.modules["d"]
+        real_scores = critic(target, mask)
+        in_hole = F.adaptive_max_pool2d(mask, real_scores.shape[-2:])
+        fake_mean = lambda scores: (scores * in_hole).sum() / in_hole.sum().clamp(min=1)
+        critic_loss = F.relu(1 - real_scores).mean() + fake_mean(F.relu(1 + critic(filled.detach(), mask)))
+        self.optimizers["d"].zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.optimizers["d"].step()
+        return critic_loss.item(), -fake_mean(critic(filled, mask))
 
     @torch.no_grad()
     def validate(self, net) -> dict[str, float]:
@@ -557,7 +580,8 @@ class InpaintFamily(Family):
         scores = inpaint_scores(loaded, inpaint_benchmark("unseen", 1)[::3], methods=("model", "telea"))
         gains = {band: scores[f"{band} psnr model"] - scores[f"{band} psnr telea"] for band in BANDS}
         return {"unseen_gain_db": round(float(np.mean(list(gains.values()))), 3),
-                "unseen_gain_db_20_40": round(gains["20-40%"], 3)}
+                "unseen_gain_db_20_40": round(gains["20-40%"], 3),
+                "unseen_hole_detail_20_40": scores["20-40% hole_detail model"]}
 
     @torch.no_grad()
     def preview(self, net):
@@ -581,21 +605,22 @@ class CascadeFamily(Family):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from genstudio.train.stages import read_stage, stage_record
+        from genstudio.train.stages import read_part, read_stage, stage_record
 
         if len(self.t.parts) != 2:
             raise UserError(f"{self.cfg.source}: train.parts must name the generator and the upscaler, got {self.t.parts!r}")
-        (gen_info, gen), (up_info, up) = (read_stage(p) for p in self.t.parts)
-        if gen_info.card.get("task") not in ("sample", "conditional") or up_info.card.get("task") != "upscale":
+        gen_info, gen = read_stage(self.t.parts[0])
+        (up_arch, up_kwargs), upscaler, up_record = read_part(self.t.parts[1])
+        if gen_info.card.get("task") not in ("sample", "conditional") or not hasattr(upscaler, "scale"):
             raise UserError(f"{self.cfg.source}: train.parts must be a generator, then an upscaler")
         self.model_cfg = {"generator": {"arch": gen_info.arch, "kwargs": gen_info.kwargs},
-                          "upscaler": {"arch": up_info.arch, "kwargs": up_info.kwargs}}
+                          "upscaler": {"arch": up_arch, "kwargs": up_kwargs}}
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         net.generator.load_state_dict(gen.net.state_dict())
-        net.upscaler.load_state_dict(up.net.state_dict())
+        net.upscaler.load_state_dict(upscaler.state_dict())
         self.modules, self.optimizers = {"net": net}, {}
-        self.gen_card, self.scale = gen_info.card, int(up_info.card["scale"])
-        self.stages = [stage_record(gen_info, self.t.parts[0]), stage_record(up_info, self.t.parts[1])]
+        self.gen_card, self.scale = gen_info.card, int(upscaler.scale)
+        self.stages = [stage_record(gen_info, self.t.parts[0]), up_record]
         self.preview_z = torch.randn(100, net.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
 
     def batches(self):

@@ -72,3 +72,15 @@ def read_stage(reference: str) -> tuple[registry.ModelInfo, registry.LoadedModel
     if info.error:
         raise UserError(f"{reference!r}: {info.error}")
     return info, registry.load(source, device="cpu")
+
+
+def read_part(reference: str) -> tuple[tuple[str, dict], torch.nn.Module, dict[str, Any]]:
+    """((arch, kwargs), network, stage record) of a run, shelf model or checkpoint file, or of
+    one part of a composite, `REFERENCE#PART` (e.g. `emoji-gan#upscaler`: a second cascade
+    shares the first one's upscaler, neither retrained nor copied into runs/)."""
+    source, _, part = reference.partition("#")
+    info, loaded = read_stage(source)
+    if part:
+        spec, net = part_of(info, loaded.net, part)
+        return spec, net, part_record(info, source, part)
+    return (info.arch, info.kwargs), loaded.net, stage_record(info, source)
