@@ -145,6 +145,8 @@ def test_a_conditional_vae_stage_fits_a_flow_prior_per_condition(tmp_path):
     z = torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
     labels, styles = torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 2, 0])
     assert not torch.allclose(before.net.generate(z, labels, styles), after.net.generate(z, labels, styles))
+    x = before.net.generate(z, labels, styles)
+    assert torch.equal(before.net.reconstruct(x, labels, styles), after.net.reconstruct(x, labels, styles))  # no prior in it
     flow, c = after.net.prior_flow, torch.eye(12)[:2]
     assert not torch.allclose(flow(z[:2], c), flow(z[:2], c.flip(0)))  # each condition has its own map
 

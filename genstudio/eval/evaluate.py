@@ -69,6 +69,27 @@ def _judged(images: np.ndarray, size: int = 32) -> np.ndarray:
     return rgb.permute(0, 2, 3, 1).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
+@torch.no_grad()
+def _reconstructions(model: LoadedModel, in_a: np.ndarray) -> np.ndarray | None:
+    """A VAE's reconstructions of half A's real emoji (through a cascade's upscaler) as straight
+    RGBA uint8, or None for a model without an encoder. Samples from a perfect prior would look
+    like these, so they are the ceiling of what its prior can reach."""
+    from genstudio.tasks.images import to_uint8, unpremultiply
+
+    vae = getattr(model.net, "generator", model.net)
+    if not hasattr(vae, "reconstruct"):
+        return None
+    emoji = data.load_emoji("all", int(model.card["image_size"]) // getattr(getattr(model.net, "upscaler", None), "scale", 1))
+    x = torch.from_numpy(emoji["images"][in_a]).permute(0, 3, 1, 2)
+    labels, styles = (torch.from_numpy(emoji[k][in_a]).long() for k in ("labels", "styles"))
+    out = []
+    for i in range(0, len(x), 500):
+        part = (x[i : i + 500].to(model.device), labels[i : i + 500].to(model.device), styles[i : i + 500].to(model.device))
+        low = vae.reconstruct(*part)
+        out.append(to_uint8(model.net.upscale(low) if vae is not model.net else low))
+    return unpremultiply(np.concatenate(out))
+
+
 def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
     """Category and style accuracy of samples, Frechet distance in the emoji classifier's
     features beside its real-data floor (and as a ratio), and the copy rate.
@@ -101,6 +122,13 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
     fd = frechet_distance(feats, feats_b)
     floor = frechet_distance(feats_a, feats_b)
     as_float = lambda images: images.astype(np.float32) / 255
+    ceiling = {}
+    reconstructed = _reconstructions(model, in_a)
+    if reconstructed is not None:
+        recon_probs, recon_feats, recon_style_probs = _classify(classifier, _judged(reconstructed), styles=True)
+        ceiling = {"reconstruction_category_accuracy": round(float((recon_probs.argmax(1) == a_labels).mean()), 4),
+                   "reconstruction_style_accuracy": round(float((recon_style_probs.argmax(1) == a_styles).mean()), 4),
+                   "fd_reconstructions": round(frechet_distance(recon_feats, feats_b), 3)}
     return {
         "evaluated_on": f"{n} samples (seeds 0-{n - 1}) with the category/style mix of half A of the emoji (by code point), "
                         f"composited on white at 32 px, vs half B ({int((~in_a).sum())}); judge {classifier.name}",
@@ -117,6 +145,7 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
         "real_test_style_accuracy": round(float((test_style_probs.argmax(1) == test["styles"]).mean()), 4),
         "class_coverage_entropy": round(class_coverage(probs), 4),
         "sampling_seconds_per_1000": round(sample_seconds / n * 1000, 3),
+        **ceiling,
     }
 
 

@@ -38,8 +38,11 @@ class CascadeGenerator(nn.Module):
     def low_res(self, z: torch.Tensor, *conditions) -> torch.Tensor:
         return self.generator.generate(z, *conditions)
 
-    def generate(self, z: torch.Tensor, *conditions) -> torch.Tensor:
-        out = self.upscaler(self.low_res(z, *conditions)).clamp(0, 1)
+    def upscale(self, low_res: torch.Tensor) -> torch.Tensor:
+        out = self.upscaler(low_res).clamp(0, 1)
         if out.shape[1] == 4:
             out = torch.cat([torch.minimum(out[:, :3], out[:, 3:]), out[:, 3:]], 1)
         return out
+
+    def generate(self, z: torch.Tensor, *conditions) -> torch.Tensor:
+        return self.upscale(self.low_res(z, *conditions))

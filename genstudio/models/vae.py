@@ -250,16 +250,18 @@ class StyledConvVAE(nn.Module):
             latents = mu + torch.randn_like(mu) * (0.5 * logvar).exp() - self.prior_mean(c)
         return self.prior_flow.nll(latents, c)
 
-    def generate(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
-        """Images in [0, 1] from standard-normal z (shifted to the condition's prior mean): the
-        decoder's Bernoulli means, kept a valid premultiplied image."""
-        c = self._condition(labels, styles, len(z), z.device)
-        z = self.prior_mean(c) + (z if self.prior_flow is None else self.prior_flow(z, c))
+    def _decode(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None) -> torch.Tensor:
+        """The decoder's Bernoulli means, kept a valid premultiplied image."""
         x = torch.sigmoid(self.decode_logits(z, labels, styles))
         if x.shape[1] == 4:
             x = torch.cat([torch.minimum(x[:, :3], x[:, 3:]), x[:, 3:]], 1)
         return x
 
+    def generate(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [0, 1] from standard-normal z, mapped onto the condition's prior (through
+        the flow, if there is one)."""
+        c = self._condition(labels, styles, len(z), z.device)
+        return self._decode(self.prior_mean(c) + (z if self.prior_flow is None else self.prior_flow(z, c)), labels, styles)
+
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
-        mu = self.encode(x, labels, styles)[0]  # absolute; generate adds the prior mean to its z
-        return self.generate(mu - self.prior_mean(self._condition(labels, styles, len(x), x.device)), labels, styles)
+        return self._decode(self.encode(x, labels, styles)[0], labels, styles)
