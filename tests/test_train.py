@@ -381,3 +381,27 @@ def test_balanced_batches_draw_every_label_equally_often(tmp_path):
         counts[balanced] = torch.bincount(labels, minlength=9).double() / 512
     assert counts[False].max() > 0.17  # People & Body: 1,114 of 5,406 emoji
     assert (counts[True] - 1 / 9).abs().max() < 0.05
+
+
+def test_interpolation_blends_two_stages_weights(tmp_path, folder_dataset, photo_folder):
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-inpaint"]
+    for name, seed in (("a", 0), ("b", 1)):
+        train(_config(tmp_path, f"t-{name}", family, data, model, {"steps": 2, "seed": seed, **train_cfg}), run_dir=tmp_path / name)
+    model_toml = "\n".join(f"{k} = {json.dumps(v)}" for k, v in model.items())
+    cfg = tmp_path / "t-blend.toml"
+    write = lambda blend, parts=(tmp_path / "a", tmp_path / "b"): cfg.write_text(
+        f'name = "t-blend"\nfamily = "interpolate"\n[model]\n{model_toml}\n[train]\nsteps = 0\n'
+        f'parts = {json.dumps([str(p) for p in parts])}\nblend = {blend}\n')
+    write(0.25)
+    blended = registry.load_file(train(cfg, run_dir=tmp_path / "blend"))
+    a, b = (registry.load_file(tmp_path / n / f"t-{n}.safetensors").net.state_dict() for n in ("a", "b"))
+    for key, value in blended.net.state_dict().items():
+        assert torch.allclose(value, 0.75 * a[key] + 0.25 * b[key], atol=1e-6), key
+    assert blended.task == "inpaint" and [s["model"] for s in blended.card["stages"]] == ["t-a", "t-b"]
+    write(1.5)
+    with pytest.raises(UserError, match="blend"):
+        train(cfg, run_dir=tmp_path / "bad")
+    train(_config(tmp_path, "t-wide", family, data, {**model, "width": 8}, {"steps": 1, **train_cfg}), run_dir=tmp_path / "wide")
+    write(0.5, (tmp_path / "a", tmp_path / "wide"))
+    with pytest.raises(UserError, match="both be the"):
+        train(cfg, run_dir=tmp_path / "bad2")

@@ -68,6 +68,7 @@ class TrainConfig:
     lr_patch: int = 48
     # cascade: the runs (or shelf models) joined into one model, generator first
     parts: list[str] = field(default_factory=list)
+    blend: float = 0.0  # interpolation: the weight of the second part
     # inpainting
     crop: int = 128
     coverage: list[float] = field(default_factory=lambda: [0.05, 0.40])

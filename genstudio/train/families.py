@@ -641,8 +641,40 @@ class CascadeFamily(Family):
         return card
 
 
+class InterpolateFamily(Family):
+    """Network interpolation (Wang et al., ESRGAN, 2018): the weights (1 - blend) A + blend B
+    of two trained stages of one architecture, e.g. a PSNR-best model and its adversarially
+    tuned successor; `blend` sets the trade between fidelity and detail without retraining.
+    Assembled, not trained (`steps = 0`); the card records both stages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from genstudio.train.stages import read_stage, stage_record
+
+        if len(self.t.parts) != 2 or not 0 <= self.t.blend <= 1:
+            raise UserError(f"{self.cfg.source}: interpolation needs train.parts = [A, B] and 0 <= train.blend <= 1")
+        (a_info, a), (b_info, b) = (read_stage(p) for p in self.t.parts)
+        if not (self.arch, self.model_cfg) == (a_info.arch, a_info.kwargs) == (b_info.arch, b_info.kwargs):
+            raise UserError(f"{self.cfg.source}: train.parts must both be the [model] this config describes")
+        net = registry.build(self.arch, self.model_cfg).to(self.device)
+        b_state = b.net.state_dict()
+        net.load_state_dict({k: v.lerp(b_state[k], self.t.blend) if v.is_floating_point() else b_state[k]
+                             for k, v in a.net.state_dict().items()})
+        self.modules, self.optimizers = {"net": net}, {}
+        self.base_card = {**a_info.card, "metrics": {}, "description": self.cfg.description}
+        self.base_card.pop("provenance", None)
+        self.base_card["stages"] = [stage_record(a_info, self.t.parts[0]), stage_record(b_info, self.t.parts[1])]
+
+    def batches(self):
+        raise UserError("an interpolation is assembled, not trained: set train.steps = 0")
+        yield
+
+    def card(self):
+        return dict(self.base_card)
+
+
 FAMILIES = {"gan": GANFamily, "vae": VAEFamily, "classifier": ClassifierFamily, "sr": SRFamily, "inpaint": InpaintFamily,
-            "cascade": CascadeFamily}
+            "cascade": CascadeFamily, "interpolate": InterpolateFamily}
 
 
 def make_family(cfg: RunConfig, device: torch.device, rank: int = 0, world: int = 1) -> Family:
