@@ -66,7 +66,8 @@ class TrainConfig:
     fit_prior: bool = False  # fit only the flow prior to the encoder's posteriors (a stage after the VAE's own)
     # super-resolution
     lr_patch: int = 48
-    # cascade: the runs (or shelf models) joined into one model, generator first
+    # assembled models: a cascade's generator and upscaler, or the two stages an interpolation blends
+    # (runs, shelf models or checkpoint files; NAME#PART for one part of a composite)
     parts: list[str] = field(default_factory=list)
     blend: float = 0.0  # interpolation: the weight of the second part
     # inpainting

@@ -564,7 +564,10 @@ class InpaintFamily(Family):
         self.optimizers["d"].zero_grad(set_to_none=True)
         critic_loss.backward()
         self.optimizers["d"].step()
-        return critic_loss.item(), -fake_mean(critic(filled, mask))
+        critic.requires_grad_(False)  # the fill's loss needs gradients for the fill, not the critic's weights
+        fooled = -fake_mean(critic(filled, mask))
+        critic.requires_grad_(True)
+        return critic_loss.item(), fooled
 
     @torch.no_grad()
     def validate(self, net) -> dict[str, float]:

@@ -31,7 +31,7 @@ from genstudio.errors import UserError
 from genstudio.tasks.io import to_pil
 from genstudio.train.config import RunConfig, load_config
 from genstudio.train.ddp import unwrap
-from genstudio.train.stages import part_of, part_record, read_stage, stage_record
+from genstudio.train.stages import read_part
 
 
 def _git_commit() -> str | None:
@@ -143,13 +143,9 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
     if t.init_from:
         if Path(t.init_from).resolve() in (run_dir.resolve(), out_path.resolve()):
             raise UserError("init_from must name another run: this run overwrites its own checkpoint")
-        start, loaded = read_stage(t.init_from)
-        spec, start_net = ((start.arch, start.kwargs), loaded.net)
-        if t.init_part:
-            spec, start_net = part_of(start, loaded.net, t.init_part)
+        spec, start_net, init_record = read_part(t.init_from + (f"#{t.init_part}" if t.init_part else ""))
         if not _continues(spec, family.arch_spec(), start_net, shipped):
             raise UserError(f"init_from {t.init_from!r} is a {spec[0]} {spec[1]}, this config builds {family.arch_spec()}")
-        init_record = part_record(start, t.init_from, t.init_part) if t.init_part else stage_record(start, t.init_from)
         if not (resume and state_path.exists()):
             shipped.load_state_dict(start_net.state_dict(), strict=False)  # parts this stage adds start fresh
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None

@@ -59,7 +59,7 @@ def part_of(info: registry.ModelInfo, net: torch.nn.Module, part: str) -> tuple[
     """((arch, kwargs), module) of one part of a composite model, e.g. a cascade's generator,
     so a later stage can go on training it after the assembled model has shipped."""
     if part not in _parts(info):
-        raise UserError(f"init_part {part!r}: {info.name} has no such part (its parts: {', '.join(_parts(info)) or 'none'})")
+        raise UserError(f"part {part!r}: {info.name} has no such part (its parts: {', '.join(_parts(info)) or 'none'})")
     return (info.kwargs[part]["arch"], info.kwargs[part]["kwargs"]), getattr(net, part)
 
 
