@@ -149,16 +149,19 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
     }
 
 
+def _floor_train_images(dataset: str) -> np.ndarray:
+    """The 10,000 training images (a fixed draw) whose distance to the test split is the floor."""
+    train_images, _, _ = data.load_labelled_images(dataset, "train")
+    return train_images[np.random.default_rng(0).choice(len(train_images), 10_000, replace=False)]
+
+
 def real_data_reference(dataset: str) -> tuple[dict[str, float], np.ndarray]:
     """What real images score with the same classifier (the floors generators are compared
     to), and the test split's features."""
     classifier = _classifier_for(dataset)
-    train_images, _, _ = data.load_labelled_images(dataset, "train")
     test_images, test_labels, _ = data.load_labelled_images(dataset, "test")
     test_probs, test_feats = _classify(classifier, test_images)
-    rng = np.random.default_rng(0)
-    subset = rng.choice(len(train_images), 10_000, replace=False)
-    _, train_feats = _classify(classifier, train_images[subset])
+    _, train_feats = _classify(classifier, _floor_train_images(dataset))
     return {
         "real_test_accuracy": round(float((test_probs.argmax(1) == test_labels).mean()), 4),
         "real_fd_train_vs_test": round(frechet_distance(train_feats, test_feats), 3),
@@ -166,8 +169,10 @@ def real_data_reference(dataset: str) -> tuple[dict[str, float], np.ndarray]:
     }, test_feats
 
 
+@torch.no_grad()
 def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress = print) -> dict[str, Any]:
     from genstudio.tasks.generate import render
+    from genstudio.tasks.images import to_uint8
 
     if model.styles:
         return evaluate_emoji_generator(model, progress)
@@ -208,6 +213,12 @@ def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress =
             mse += float(((torch.sigmoid(logits) - xi) ** 2).sum())
         metrics["test_recon_bce_per_image"] = round(bce / len(x), 2)
         metrics["test_recon_mse_per_pixel"] = round(mse / x.numel(), 5)
+        # The floor's training images through encoder mean and decoder: samples from a perfect
+        # prior would look like these, so their distance is the ceiling of any prior.
+        train = torch.from_numpy(_floor_train_images(dataset)[:, None]).float().div(255)
+        recon = torch.cat([model.net.reconstruct(train[i : i + 1000].to(model.device)) for i in range(0, len(train), 1000)])
+        _, recon_feats = _classify(classifier, to_uint8(recon)[..., 0])
+        metrics["fd_reconstructions"] = round(frechet_distance(recon_feats, test_feats), 3)
     return metrics
 
 
