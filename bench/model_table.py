@@ -48,6 +48,9 @@ def figures(card: dict) -> str:
     if task == "inpaint" and "unseen 20-40% psnr model" in m:
         gains = "; ".join(f"{band}: **{m[f'unseen {band} gain over telea (dB)']:+.2f}**" for band in ("5-10%", "10-20%", "20-40%"))
         set5 = ", ".join(f"{m[f'set5 {band} gain over telea (dB)']:+.2f}" for band in ("5-10%", "10-20%", "20-40%"))
+        if "unseen 20-40% gain over telea with 4 flips (dB)" in m:
+            gains += " (best quality, 4 mirrored passes: " + ", ".join(
+                f"{m[f'unseen {band} gain over telea with 4 flips (dB)']:+.2f}" for band in ("5-10%", "10-20%", "20-40%")) + ")"
         outpaint = "/".join(str(m[f"unseen outpaint 32px border psnr {k}"]) for k in ("model", "telea", "edge"))
         detail = (f"; detail in 20-40% holes {m['unseen 20-40% hole_detail model']} of the photo's (Telea "
                   f"{m['unseen 20-40% hole_detail telea']})") if "unseen 20-40% hole_detail model" in m else ""

@@ -157,11 +157,12 @@ def cmd_inpaint(args) -> int:
         if mask_image.shape[:2] != image.shape[:2] and not args.resize_mask:
             raise UserError(f"mask {mask.name} is {mask_image.shape[1]}x{mask_image.shape[0]} but {src.name} is "
                              f"{image.shape[1]}x{image.shape[0]}: give a mask of the same size, or --resize-mask to stretch it")
-        result = inpaint(image, mask_image, method, strategy=args.strategy, dilate=args.dilate, feather=args.feather)
+        result = inpaint(image, mask_image, method, strategy=args.strategy, dilate=args.dilate, feather=args.feather,
+                         flips=args.flips)
         if result.notice:
             print(f"{src.name}: {result.notice}", file=sys.stderr)
         save_png(result.image, dst, make_recipe("inpaint", model=args.model, input=src.name, strategy=args.strategy,
-                                            dilate=args.dilate, feather=args.feather))
+                                            dilate=args.dilate, feather=args.feather, flips=args.flips))
     print(f"wrote {len(pairs)} image(s) to {args.output}")
     return 0
 
@@ -283,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=["crop", "whole"], default="crop")
     p.add_argument("--dilate", type=int, default=0)
     p.add_argument("--feather", type=int, default=0)
+    p.add_argument("--flips", type=int, choices=[1, 2, 4], default=1,
+                   help="average a learned model's fills of 1, 2 or 4 mirrored copies (4: about +0.07 dB, 4x the time)")
     p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("outpaint", help="extend an image (file or folder) beyond its border")

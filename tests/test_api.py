@@ -56,6 +56,9 @@ def test_readme_api_calls(client, tmp_path):
                                              "crop", 0, 0, api_name="/inpaint")
     src, out = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(filled).convert("RGB"))
     assert np.array_equal(out[mask == 0], src[mask == 0])
+    best, _, _ = client.predict(handle_file(photo), handle_file(str(tmp_path / "mask.png")), "inpaint-photo", "crop", 0, 0,
+                                False, True, api_name="/inpaint")  # best quality: four mirrored passes
+    assert read_recipe(best)["flips"] == 4 and np.array_equal(np.asarray(Image.open(best).convert("RGB"))[mask == 0], src[mask == 0])
     wider, border, note = client.predict(handle_file(photo), "inpaint-photo", 64, 0, 64, 0, api_name="/outpaint")
     out = np.asarray(Image.open(wider).convert("RGB"))
     assert out.shape == (400, 728, 3) and np.array_equal(out[:, 64:664], src) and "728x400" in note

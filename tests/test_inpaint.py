@@ -161,3 +161,33 @@ def test_hole_detail_is_one_for_the_photo_and_falls_for_a_blurred_fill(photo):
     noisy[hole] = np.clip(photo[hole] + np.random.default_rng(0).normal(0, 40, photo[hole].shape), 0, 255)
     assert hole_detail(photo, photo, hole) == pytest.approx(1.0)
     assert hole_detail(blurred, photo, hole) < 0.8 < 1.2 < hole_detail(noisy, photo, hole)
+
+
+def test_flips_average_the_fills_of_mirrored_copies_and_keep_the_rest_exact(tiny, photo):
+    import dataclasses
+
+    import torch
+
+    from genstudio.tasks.inpaint import classical_fill
+
+    class Ramp(torch.nn.Module):
+        """Adds a left-to-right and a top-to-bottom ramp: the fills of mirrored copies, mirrored
+        back and averaged, add a flat 0.5 (2 passes: left-right only; 4: both)."""
+        multiple = 1
+
+        def forward(self, x, mask):
+            h, w = x.shape[-2:]
+            return x + 0.2 * (torch.linspace(0, 1, w) + torch.linspace(0, 1, h)[:, None])
+
+    model, m = dataclasses.replace(tiny("tiny-inpaint"), net=Ramp()), _mask(photo.shape[:2])
+    hole = m > 0
+    telea = classical_fill(photo, hole).astype(np.float32)
+    h, w = photo.shape[:2]
+    column, row = np.linspace(0, 1, w)[None, :, None], np.linspace(0, 1, h)[:, None, None]
+    expected = {1: telea + 51 * (column + row), 2: telea + 51 * (0.5 + row), 4: telea + 51 * 1.0}
+    for flips, want in expected.items():
+        out = inpaint(photo, m, model, strategy="whole", flips=flips).image
+        assert np.abs(out[hole] - np.clip(want, 0, 255)[hole]).max() <= 1, flips
+        assert np.array_equal(out[~hole], photo[~hole])
+    with pytest.raises(ValueError, match="flips must be one of 1, 2, 4"):
+        inpaint(photo, m, model, flips=3)

@@ -50,32 +50,40 @@ def classical_fill(image: np.ndarray, mask: np.ndarray, method: str = "telea", r
     return cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8), radius, BASELINES[method]).reshape(image.shape)
 
 
+FLIPS = (1, 2, 4)
+_FLIP_DIMS = ((), (3,), (2,), (2, 3))  # identity, mirrored, upside down, both
+
+
 @torch.no_grad()
-def _learned(image: np.ndarray, mask: np.ndarray, model: LoadedModel) -> np.ndarray:
-    """Run a refine net on a colour (H, W, C) uint8 image: Telea fill, then the net's correction."""
+def _learned(image: np.ndarray, mask: np.ndarray, model: LoadedModel, flips: int = 1) -> np.ndarray:
+    """Run a refine net on a colour (H, W, C) uint8 image: Telea fill, then the net's correction.
+    flips > 1 averages the net's fills of that many mirrored copies (a self-ensemble: each
+    pass costs as much as the first, the average is closer to the photo)."""
     channels = int(model.card["channels"])
     h, w, c = image.shape
     if c != channels:  # gray into a colour model, or colour into a gray one: per-channel
         if channels == 3:
-            out = _learned(np.repeat(image, 3, axis=2), mask, model)
+            out = _learned(np.repeat(image, 3, axis=2), mask, model, flips)
             return np.round(out.astype(np.float32).mean(axis=2, keepdims=True)).astype(np.uint8)
-        return np.concatenate([_learned(image[..., i : i + 1], mask, model) for i in range(c)], axis=2)
+        return np.concatenate([_learned(image[..., i : i + 1], mask, model, flips) for i in range(c)], axis=2)
     prefilled = classical_fill(image, mask, "telea")
     multiple = getattr(model.net, "multiple", 4)
     ph, pw = -h % multiple, -w % multiple
     pad = lambda a: np.pad(a, ((0, ph), (0, pw)) + ((0, 0),) * (a.ndim - 2), mode="reflect" if min(h, w) > 1 else "edge")
     x = torch.from_numpy(pad(prefilled)).permute(2, 0, 1)[None].float().div(255).to(model.device)
     m = torch.from_numpy(pad(mask)).float()[None, None].to(model.device)
+    dims = _FLIP_DIMS[:flips]
     with autocast(model.device):
-        y = model.net(x, m).float()
+        y = model.net(torch.cat([x.flip(d) for d in dims]), torch.cat([m.flip(d) for d in dims])).float()
+    y = torch.stack([part.flip(d) for part, d in zip(y[:, None], dims)]).mean(0)
     out = (y.clamp(0, 1) * 255).round().byte()[0].permute(1, 2, 0).cpu().numpy()
     return out[:h, :w]
 
 
-def _fill(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str) -> np.ndarray:
+def _fill(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str, flips: int = 1) -> np.ndarray:
     if isinstance(method, str):
         return classical_fill(image, mask, method)
-    return _learned(image, mask, method)
+    return _learned(image, mask, method, flips)
 
 
 def _resize(a: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
@@ -85,14 +93,16 @@ def _resize(a: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
 
 
 def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "telea", strategy: str = "crop",
-            padding: int = 32, max_side: int = 512, dilate: int = 0, feather: int = 0, invert: bool = False) -> InpaintResult:
+            padding: int = 32, max_side: int = 512, dilate: int = 0, feather: int = 0, invert: bool = False,
+            flips: int = 1) -> InpaintResult:
     """Fill `mask` (nonzero = hole) in `image` with a learned model or 'telea' / 'navier-stokes'.
 
     strategy 'crop' works on the hole's bounding box plus `padding` pixels of context;
     'whole' on the whole image. Either is shrunk to at most `max_side` for the fill if
     larger, and the fill is enlarged back into the hole. `dilate` grows the hole by that
     many pixels; `feather` blends the fill into the hole's inner edge (never outside it);
-    `invert` swaps hole and kept part first (keep what was painted, fill the rest)."""
+    `invert` swaps hole and kept part first (keep what was painted, fill the rest); `flips`
+    (1, 2 or 4) averages a learned model's fills of mirrored copies: slower, a little closer."""
     if isinstance(method, str) and method not in BASELINES:
         raise UserError(f"unknown method {method!r}; choose a model or one of {', '.join(BASELINES)}")
     if not isinstance(method, str) and method.task != "inpaint":
@@ -101,6 +111,8 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "te
         raise UserError(f"strategy must be one of {STRATEGIES}")
     if not 0 <= dilate <= 64 or not 0 <= feather <= 64:
         raise UserError("dilate and feather must be 0-64 pixels")
+    if flips not in FLIPS:
+        raise UserError(f"flips must be one of {', '.join(map(str, FLIPS))} (passes of the model over mirrored copies)")
     image = normalize_array(image)
     h, w = image.shape[:2]
     hole = mask_from_array(mask, (h, w))
@@ -130,9 +142,9 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "te
         small_hole = mask_from_array(_resize(region_hole * 255, small, Image.NEAREST), small[::-1])
         if not small_hole.any():
             small_hole = mask_from_array(_resize(region_hole * 255, small, Image.BOX) > 0, small[::-1])
-        filled = _resize(_fill(_resize(region, small, Image.LANCZOS), small_hole, method), (rw, rh), Image.BICUBIC)
+        filled = _resize(_fill(_resize(region, small, Image.LANCZOS), small_hole, method, flips), (rw, rh), Image.BICUBIC)
     else:
-        filled = _fill(np.ascontiguousarray(region), region_hole, method)
+        filled = _fill(np.ascontiguousarray(region), region_hole, method, flips)
 
     weight = region_hole.astype(np.float32)
     if feather:

@@ -85,7 +85,7 @@ def _method(name: str | None):
 
 @user_errors
 def inpaint_editor(editor, method_name, strategy, dilate, feather, mask_file=None, invert=False, overlay=False,
-                   editor_ready=True):
+                   editor_ready=True, best=False):
     """The Inpaint tab: (result with recipe, mask shown, notice). A mask file, when given,
     replaces the painted strokes (white = fill, the photo's size)."""
     if editor_ready is False:
@@ -93,7 +93,7 @@ def inpaint_editor(editor, method_name, strategy, dilate, feather, mask_file=Non
     image, mask = editor_to_image_and_mask(editor)
     if mask_file is not None:
         mask = _mask_file(mask_file, image.shape[:2])
-    return _inpaint(image, mask, method_name, strategy, dilate, feather, invert, overlay)
+    return _inpaint(image, mask, method_name, strategy, dilate, feather, invert, overlay, best)
 
 
 def _mask_file(path, shape) -> np.ndarray:
@@ -105,20 +105,22 @@ def _mask_file(path, shape) -> np.ndarray:
 
 
 @user_errors
-def inpaint_files(image, mask, method_name, strategy="crop", dilate=0, feather=0, invert=False):
-    """API form of the Inpaint tab: an image file and a mask file (white = fill), any sizes."""
+def inpaint_files(image, mask, method_name, strategy="crop", dilate=0, feather=0, invert=False, best=False):
+    """API form of the Inpaint tab: an image file and a mask file (white = fill), any sizes;
+    `best` averages four mirrored passes of a learned model (slower, a little closer)."""
     if image is None or mask is None:
         raise UserError("give both an image and a mask (white = fill)")
-    return _inpaint(io.read_image(image), io.read_image(mask), method_name, strategy, dilate, feather, invert)
+    return _inpaint(io.read_image(image), io.read_image(mask), method_name, strategy, dilate, feather, invert, best=best)
 
 
-def _inpaint(image, mask, method_name, strategy, dilate, feather, invert=False, overlay=False):
+def _inpaint(image, mask, method_name, strategy, dilate, feather, invert=False, overlay=False, best=False):
+    flips = 4 if best else 1
     result = inpaint.inpaint(image, mask, _method(method_name), strategy=strategy, dilate=whole(dilate, "grow", 0, 64),
-                             feather=whole(feather, "feather", 0, 64), invert=bool(invert))
+                             feather=whole(feather, "feather", 0, 64), invert=bool(invert), flips=flips)
     if result.notice:
         gr.Info(result.notice)
     recipe = io.make_recipe("inpaint", model=method_name, strategy=strategy, dilate=int(dilate), feather=int(feather),
-                            invert=bool(invert) or None)
+                            invert=bool(invert) or None, flips=flips if best else None)
     shown_mask = inpaint.mask_overlay(result.image, result.mask) if overlay else result.mask
     return png(result.image, recipe), png(shown_mask, recipe), result.notice or "Done: only the painted area changed."
 
@@ -158,6 +160,8 @@ def build(inpainters: list[str]) -> SimpleNamespace:
                                      info="the learned model, or OpenCV's fills to compare")
                 strategy = gr.Radio(["crop", "whole"], value="crop", label="Large images",
                                     info="crop: work around the painted area at full resolution; whole: the whole image, reduced")
+                best = gr.Checkbox(False, label="Best quality (about 4x slower)", elem_id="inpaint-best",
+                                   info="average the model's fills of four mirrored copies: +0.07 dB on unseen photos")
                 with gr.Row():
                     dilate = gr.Slider(0, 32, value=0, step=1, label="Grow mask (px)", info="widen the painted area")
                     feather = gr.Slider(0, 32, value=0, step=1, label="Feather edge (px)", info="blend the fill's edge")
@@ -198,12 +202,12 @@ def build(inpainters: list[str]) -> SimpleNamespace:
     not_an_image_button.click(not_an_image, None, note, api_visibility="private")
     # first wait for the editor (and clear the last result's note), then inpaint what it shows
     go.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
-        inpaint_editor, [editor, method, strategy, dilate, feather, mask_file, invert, overlay, editor_ready],
+        inpaint_editor, [editor, method, strategy, dilate, feather, mask_file, invert, overlay, editor_ready, best],
         [out, mask_shown, note], api_name="inpaint_editor", concurrency_id="gpu")
     extend.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
         extend_image, [editor, method, left, top, right, bottom, overlay, editor_ready], [out, mask_shown, note],
         api_visibility="private", concurrency_id="gpu")
-    api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather, invert], [out, mask_shown, note],
+    api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather, invert, best], [out, mask_shown, note],
                  api_name="inpaint", concurrency_id="gpu")
     api_extend.click(extend_image, [api_image, method, left, top, right, bottom], [out, mask_shown, note],
                      api_name="outpaint", concurrency_id="gpu")
@@ -218,7 +222,7 @@ def build(inpainters: list[str]) -> SimpleNamespace:
 
     return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS,
                            opening=(opening, [out, mask_shown, note]),
-                           restore_outputs=[method, strategy, dilate, feather, invert, left, top, right, bottom,
+                           restore_outputs=[method, strategy, dilate, feather, invert, best, left, top, right, bottom,
                                             mask_shown, note, out])
 
 
@@ -227,4 +231,4 @@ def restore(recipe: dict) -> list:
     results are cleared)."""
     sides = recipe.get("extend") or [gr.skip()] * 4
     return [recipe.get("model"), recipe.get("strategy", "crop"), recipe.get("dilate", 0), recipe.get("feather", 0),
-            bool(recipe.get("invert", False)), *sides, None, "", None]
+            bool(recipe.get("invert", False)), recipe.get("flips", 1) > 1, *sides, None, "", None]

@@ -12,7 +12,7 @@ from genstudio.ui import common
 HEADLINE = ["category_accuracy", "style_accuracy", "fd_classifier_features", "fd_real_floor", "fd_ratio_to_floor", "copy_rate",
             "class_accuracy", "class_coverage_entropy", "test_accuracy", "test_style_accuracy", "set5_psnr_y_model",
             "set5_ssim_y_model", "unseen 20-40% gain over telea (dB)", "unseen 10-20% gain over telea (dB)",
-            "unseen 5-10% gain over telea (dB)", "set5 20-40% gain over telea (dB)", "unseen outpaint 32px border psnr model",
+            "unseen 5-10% gain over telea (dB)", "unseen 20-40% gain over telea with 4 flips (dB)", "set5 20-40% gain over telea (dB)", "unseen outpaint 32px border psnr model",
             "unseen 20-40% hole_detail model",
             "20-40% psnr model", "20-40% psnr telea", "test_recon_bce_per_image"]
 QUALITY = ("psnr", "accuracy")  # curves drawn apart from the losses
