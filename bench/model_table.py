@@ -40,6 +40,8 @@ def figures(card: dict) -> str:
         parts.append(f"class coverage {m.get('class_coverage_entropy')} (ln 10 = 2.303)")
         if "test_recon_bce_per_image" in m:
             parts.append(f"test reconstruction BCE {m['test_recon_bce_per_image']} nats/image, MSE {m['test_recon_mse_per_pixel']}/pixel")
+        if "fd_reconstructions" in m:  # what a perfect prior would reach
+            parts.append(f"its reconstructions' FD {m['fd_reconstructions']} (the ceiling for its prior)")
         return "; ".join(parts) + sampled_with(m)
     if task == "upscale":
         return (f"Set5 Y PSNR **{m.get('set5_psnr_y_model')} dB** / SSIM {m.get('set5_ssim_y_model')} "
