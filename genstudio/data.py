@@ -90,6 +90,33 @@ def load_labelled_images(dataset: str, split: str, image_size: int = 28, channel
     return load_image_folder(dataset, image_size, channels)
 
 
+def kmeans(points: np.ndarray, k: int, seed: int = 0, iterations: int = 30) -> np.ndarray:
+    """Cluster ids (N,) of points (N, D) by k-means (k-means++ start, Lloyd's iterations):
+    labels made from the images alone, for a self-conditioned generator. Seeded, so a
+    resumed run gets the same clusters."""
+    import torch
+
+    x = torch.as_tensor(points, dtype=torch.float32)
+    if not 1 <= k <= len(x):
+        raise UserError(f"k-means needs 1 <= k <= {len(x)} points, got k={k}")
+    gen = torch.Generator().manual_seed(seed)
+    centres = x[torch.randint(len(x), (1,), generator=gen)]
+    nearest = ((x - centres) ** 2).sum(1)
+    for _ in range(k - 1):  # k-means++: each new centre drawn in proportion to squared distance
+        pick = torch.multinomial(nearest + 1e-12, 1, generator=gen)
+        centres = torch.cat([centres, x[pick]])
+        nearest = torch.minimum(nearest, ((x - x[pick]) ** 2).sum(1))
+    for _ in range(iterations):
+        assign = torch.cdist(x, centres).argmin(1)
+        counts = torch.bincount(assign, minlength=k).float()
+        sums = torch.zeros_like(centres).index_add_(0, assign, x)
+        moved = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None], centres)
+        if torch.equal(moved, centres):
+            break
+        centres = moved
+    return torch.cdist(x, centres).argmin(1).numpy()
+
+
 def load_photos(subsets: list[str]) -> list[np.ndarray]:
     """RGB uint8 photos from folders under `<data root>/sr` (e.g. 'train/t91'), or absolute folders."""
     photos = []

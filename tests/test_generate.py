@@ -225,3 +225,45 @@ def test_vae_samples_from_a_gaussian_fitted_to_its_aggregate_posterior():
         assert torch.allclose(scale @ scale.T, covariance, atol=1e-3)
         # z = 0 is the aggregate posterior's mean; a unit step along z moves one prior standard deviation
         assert torch.allclose(vae.generate(torch.zeros(1, 4)), torch.sigmoid(vae.decode_logits(mu.mean(0, keepdim=True))), atol=1e-5)
+
+
+def test_kmeans_finds_separated_groups_the_same_way_every_time():
+    from genstudio.data import kmeans
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    truth = np.repeat(np.arange(3), 40)
+    points = centres[truth] + rng.normal(0, 0.5, (120, 2))
+    ids = kmeans(points, 3, seed=1)
+    assert np.array_equal(ids, kmeans(points, 3, seed=1))
+    # each found cluster is exactly one true group (ids may be permuted)
+    assert sorted({(t, i) for t, i in zip(truth, ids)}) == sorted(set(zip(range(3), [ids[truth == t][0] for t in range(3)])))
+    assert len(set(ids)) == 3
+    with pytest.raises(ValueError, match="k-means needs"):
+        kmeans(points, 121)
+
+
+def test_a_clustered_generator_draws_clusters_from_its_latent_in_their_shares():
+    from genstudio.models.gan import ClusteredGenerator
+
+    g = ClusteredGenerator(latent_dim=8, width=4, num_clusters=3).eval()
+    g.cluster_shares.copy_(torch.tensor([0.2, 0.5, 0.3]))
+    assert g.latent_dim == 9  # the network's 8, then the cluster's coordinate
+    z_last = torch.randn(20000, generator=torch.Generator().manual_seed(0))
+    weights = g.cluster_weights(z_last)
+    assert torch.allclose(weights.sum(1), torch.ones(len(weights)), atol=1e-5)
+    hard = weights.max(1).values > 0.99
+    assert hard.float().mean() > 0.99  # one cluster per sample except within the narrow band at a boundary
+    shares = torch.bincount(weights.argmax(1), minlength=3).float() / len(weights)
+    assert torch.allclose(shares, torch.tensor([0.2, 0.5, 0.3]), atol=0.015)
+    # across a boundary the weights move smoothly (a walk morphs, never jumps)
+    edge = torch.erfinv(torch.tensor(2 * 0.2 - 1)) * 2**0.5
+    path = g.cluster_weights(edge + torch.linspace(-0.05, 0.05, 201))
+    assert (path[1:] - path[:-1]).abs().max() < 0.2 and path[0, 0] > 0.99 and path[-1, 1] > 0.99
+    # no labels needed to sample; a given cluster decides the image whatever the last coordinate says
+    z = torch.randn(4, 9)
+    assert g.generate(z).shape == (4, 1, 28, 28)
+    other = z.clone()
+    other[:, -1] += 1.0
+    labels = torch.tensor([0, 1, 2, 1])
+    assert torch.equal(g.generate(z, labels), g.generate(other, labels))

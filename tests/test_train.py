@@ -64,6 +64,8 @@ def _families(folder: Path, photos: Path):
     return {
         "t-cgan": ("gan", {"dataset": str(folder)}, {"arch": "dcgan_generator", "num_classes": 2, **tiny_gen},
                    {"batch_size": 4, "d_width": 4, "ema": 0.9, "aux_class_weight": 1.0}, "conditional"),
+        "t-sgan": ("gan", {"dataset": str(folder)}, {"arch": "clustered_dcgan_generator", "num_clusters": 3, **tiny_gen},
+                   {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "d_norm": "batch"}, "sample"),
         "t-vae": ("vae", {"dataset": str(folder)}, {"arch": "conv_vae", "latent_dim": 4, "width": 4},
                   {"batch_size": 4, "kl_warmup_steps": 2}, "sample"),
         "t-clf": ("classifier", {"dataset": str(folder)}, {"arch": "small_cnn_classifier", "num_classes": 2, "width": 4},
@@ -75,11 +77,15 @@ def _families(folder: Path, photos: Path):
     }
 
 
-@pytest.mark.parametrize("name", ["t-cgan", "t-vae", "t-clf", "t-sr", "t-inpaint"])
+@pytest.mark.parametrize("name", ["t-cgan", "t-sgan", "t-vae", "t-clf", "t-sr", "t-inpaint"])
 def test_every_family_trains_and_ships_a_self_describing_checkpoint(name, tmp_path, folder_dataset, photo_folder, monkeypatch):
     family, data, model, train_cfg, task = _families(folder_dataset, photo_folder)[name]
     cfg = _config(tmp_path, name, family, data, model, {"steps": 4, **train_cfg})
+    stale = tmp_path / "run" / "samples" / "step_009999.png"  # an earlier run's sheet in the same directory
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
     path = train(cfg, run_dir=tmp_path / "run")
+    assert not stale.exists()
     loaded = registry.load_file(path)
     assert path == tmp_path / "run" / f"{name}.safetensors" and loaded.task == task
     prov = loaded.card["provenance"]
@@ -88,6 +94,11 @@ def test_every_family_trains_and_ships_a_self_describing_checkpoint(name, tmp_pa
     assert (tmp_path / "run" / "samples" / "step_000004.png").exists()
     if task == "conditional":
         assert loaded.labels == ["bar", "disc"]
+    if name == "t-sgan":  # trained on clusters of the images, shipped unconditional with the clusters' shares
+        assert loaded.labels is None and loaded.net.latent_dim == 9
+        shares = loaded.net.cluster_shares
+        counts = shares * 24  # the 24 images' cluster sizes
+        assert torch.allclose(counts, counts.round(), atol=1e-4) and counts.round().sum() == 24 and (counts >= 1).all()
 
 
 def test_a_vae_stage_fits_a_flow_prior_and_keeps_the_vae(tmp_path, folder_dataset, photo_folder):

@@ -62,6 +62,45 @@ class Generator(nn.Module):
         return (self.forward(z, labels) + 1) / 2
 
 
+@register("clustered_dcgan_generator")
+class ClusteredGenerator(Generator):
+    """An unconditional generator that is conditional inside: a self-conditioned GAN (Liu et
+    al., 2020). Trained on k-means clusters of the images instead of labels, generator and
+    discriminator get the finer task class labels give them, with no labels at all.
+
+    Sampling draws the cluster from the latent's last coordinate, u = Phi(z_last), through
+    the clusters' cumulative shares (kept in the checkpoint), so clusters come as often as
+    in the data and a seed still names one image. The choice is softened over a narrow band
+    of u, so a latent walk that crosses a boundary morphs between clusters instead of
+    jumping. (Truncation t keeps u inside Phi(+-t), so it thins the outermost clusters.)
+
+    Args: as Generator's, with num_clusters in place of num_classes.
+    """
+
+    BAND = 0.003  # width in u of the blend between neighbouring clusters
+
+    def __init__(self, latent_dim: int = 128, width: int = 64, num_clusters: int = 50, channels: int = 1, image_size: int = 28):
+        super().__init__(latent_dim, width, num_clusters, channels, image_size)
+        self.num_clusters = num_clusters
+        self.latent_dim = latent_dim + 1  # the network's latent, then the cluster's coordinate
+        self.register_buffer("cluster_shares", torch.full((num_clusters,), 1.0 / num_clusters))
+
+    def cluster_weights(self, z_last: torch.Tensor) -> torch.Tensor:
+        """(B,) coordinates -> (B, K) cluster weights: one-hot except within BAND of a boundary."""
+        u = 0.5 * (1 + torch.erf(z_last.float() / math.sqrt(2)))
+        edges = torch.cumsum(self.cluster_shares, 0)[:-1]
+        past = torch.sigmoid((u[:, None] - edges[None]) / (self.BAND / 8))  # ~1 once u is past an edge
+        ones = torch.ones(len(u), 1, device=u.device)
+        at_least = torch.cat([ones, past, torch.zeros_like(ones)], 1)  # P(cluster >= k), k = 0..K
+        return at_least[:, :-1] - at_least[:, 1:]
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Training passes the images' clusters; sampling leaves them to the latent."""
+        if labels is None:
+            labels = self.cluster_weights(z[:, -1])
+        return super().forward(z[:, :-1], labels)
+
+
 class Discriminator(nn.Module):
     """Spectrally normalised conv net with a projection term for the class."""
 

@@ -171,12 +171,18 @@ class GANFamily(_LabelledImages):
         d = d.to(self.device)
         self.modules = {"g": g, "d": d}
         self.optimizers = {"g": self._adam(g, self.t.lr, (0.0, 0.9)), "d": self._adam(d, self.t.d_lr, (0.0, 0.9))}
-        self.conditional = g.num_classes > 0
+        # a self-conditioned generator trains on clusters of the images in place of their labels
+        self.clustered = hasattr(g, "num_clusters")
+        if self.clustered:
+            clusters = torch.from_numpy(data.kmeans(self.images.flatten(1).float().cpu().numpy() / 255, g.num_clusters, self.t.seed))
+            self.labels = clusters.to(self.device)
+            g.cluster_shares.copy_(torch.bincount(clusters, minlength=g.num_clusters).float() / len(clusters))
+        self.conditional = g.num_classes > 0 and not self.clustered
         self.preview_z = torch.randn(100, g.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
 
     def batches(self):
         for images, conds in super().batches():
-            yield images, (conds if self.num_styles else conds[:1]) if self.conditional else ()
+            yield images, (conds if self.num_styles else conds[:1]) if self.conditional or self.clustered else ()
 
     def _d_loss(self, real_scores, fake_scores):
         if self.loss == "hinge":

@@ -170,8 +170,10 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
             torch.manual_seed(t.seed + rank + start_step)
     elif resume:
         raise UserError(f"--resume: no {state_path} to resume from")
-    elif rank == 0 and log_path.exists():
-        log_path.unlink()  # a fresh run starts a fresh log
+    elif rank == 0:  # a fresh run in an old run's directory starts a fresh log and fresh sample sheets
+        log_path.unlink(missing_ok=True)
+        for stale in run_dir.glob("samples/step_*.png"):
+            stale.unlink()
 
     def save_all(step: int, seconds: float) -> None:
         if rank != 0:
