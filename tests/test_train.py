@@ -309,6 +309,13 @@ def test_init_from_starts_at_an_earlier_stage_and_records_it(tmp_path, folder_da
     assert record["config"]["train"]["steps"] == 4 and record["last_log"]["step"] == 4
     assert "hole_l2" in json.loads((tmp_path / "r2" / "log.jsonl").read_text().splitlines()[0])
 
+    # stage 1 trained on while stage 2 was stopped: stage 2, resumed, still records the stage it began from
+    cfg2 = _config(tmp_path, "t-stage2b", family, data, model, {**stage2, "steps": 4})
+    train(cfg2, run_dir=tmp_path / "r2b", overrides=["train.stop_at=2"])
+    train(_config(tmp_path, "t-stage1", family, data, model, {"steps": 6, **train_cfg}), run_dir=tmp_path / "r1", resume=True)
+    resumed = registry.load_file(train(cfg2, run_dir=tmp_path / "r2b", resume=True))
+    assert resumed.card["provenance"]["steps"] == 4 and resumed.card["provenance"]["init_from"]["steps"] == 4
+
     wider = {**model, "width": 8}
     with pytest.raises(ValueError, match="init_from"):
         train(_config(tmp_path, "t-wide", family, data, wider, stage2), run_dir=tmp_path / "r3")

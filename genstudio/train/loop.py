@@ -148,6 +148,8 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
             raise UserError(f"init_from {t.init_from!r} is a {spec[0]} {spec[1]}, this config builds {family.arch_spec()}")
         if not (resume and state_path.exists()):
             shipped.load_state_dict(start_net.state_dict(), strict=False)  # parts this stage adds start fresh
+        elif out_path.exists():  # record the stage this run began from, not what init_from names now (a re-promoted shelf model)
+            init_record = registry.inspect_file(out_path).card.get("provenance", {}).get("init_from", init_record)
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None
 
     start_step, elapsed = 0, 0.0
