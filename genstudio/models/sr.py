@@ -1,6 +1,7 @@
 """EDSR-style super-resolution network (Lim et al., 2017), slimmed for a CPU budget."""
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -11,6 +12,7 @@ from genstudio.errors import UserError
 from genstudio.registry import register
 
 
+@functools.cache
 def _bicubic_taps(scale: int) -> torch.Tensor:
     """(scale phases, 5 offsets): the weights bicubic upsampling gives input pixels i-2..i+2
     in output pixel scale*i + phase, read off by upsampling a unit impulse."""
