@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genstudio.models.inpaint import FourierUnit
 from genstudio.models.layers import ConditionalBatchNorm2d, upsample_conv3x3
 from genstudio.models.sr import bicubic_upsample
 from genstudio.tasks.images import unpremultiply
@@ -57,3 +58,14 @@ def test_unpremultiply_divides_every_colour_by_its_alpha():
     expected = np.where(a > 0, np.clip(np.round(images[..., :3] * 255.0 / np.maximum(a, 1)), 0, 255), 0)
     assert np.array_equal(straight[..., :3], expected) and np.array_equal(straight[..., 3], images[..., 3])
     assert straight[0, 255, 200, 0] == 200 and straight[0, 0, 200, 0] == 0 and straight[0, 100, 50, 0] == 128
+
+
+@pytest.mark.parametrize("size", [(8, 8), (7, 10)])
+def test_fourier_unit_starts_as_the_identity_and_sees_the_whole_map(size):
+    torch.manual_seed(0)
+    unit = FourierUnit(6)
+    x = torch.randn(2, 6, *size).contiguous(memory_format=torch.channels_last).requires_grad_()
+    assert torch.equal(unit(x), x)  # zero-initialised: adding it to a trained net changes nothing
+    nn.init.normal_(unit.expand.weight)
+    (unit(x)[:, :, 0, 0].sum()).backward()  # one corner pixel's output ...
+    assert (x.grad[:, :, -1, -1].abs() > 0).all()  # ... depends on the opposite corner, in one layer

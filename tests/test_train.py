@@ -316,6 +316,14 @@ def test_init_from_starts_at_an_earlier_stage_and_records_it(tmp_path, folder_da
     resumed = registry.load_file(train(cfg2, run_dir=tmp_path / "r2b", resume=True))
     assert resumed.card["provenance"]["steps"] == 4 and resumed.card["provenance"]["init_from"]["steps"] == 4
 
+    # a stage may add Fourier units: they start at zero, so the net starts as stage 1 left it
+    fourier = registry.load_file(train(_config(tmp_path, "t-fourier", family, data, {**model, "fourier_units": 1}, stage2),
+                                       run_dir=tmp_path / "r5"))
+    image, hole = torch.rand(1, 3, 16, 16), (torch.rand(1, 1, 16, 16) > 0.5).float()
+    stage1_now = registry.load_file(tmp_path / "r1" / "t-stage1.safetensors")  # trained on to step 6 above
+    assert torch.equal(fourier.net(image, hole), stage1_now.net(image, hole))
+    assert any("mid.%d.spectral" % len(model["dilations"]) in k for k in fourier.net.state_dict())
+
     wider = {**model, "width": 8}
     with pytest.raises(ValueError, match="init_from"):
         train(_config(tmp_path, "t-wide", family, data, wider, stage2), run_dir=tmp_path / "r3")

@@ -3,7 +3,8 @@
 Starting from OpenCV's Telea fill and predicting a correction is what makes a
 small U-Net beat Telea on a CPU budget; a net that starts from a flat hole must
 first relearn what Telea already does. Dilated convolutions at the bottleneck
-widen the receptive field so the fill can draw on texture far from the hole.
+widen the receptive field so the fill can draw on texture far from the hole, and
+optional Fourier units (LaMa's lesson for large holes) make it image-wide.
 """
 from __future__ import annotations
 
@@ -31,9 +32,34 @@ class _UpConv(nn.Sequential):
         return act(upsample_conv3x3(x, conv))
 
 
+class FourierUnit(nn.Module):
+    """A residual spectral block (the global branch of LaMa's fast Fourier convolution,
+    Suvorov et al., 2022): a 1x1 conv mixes channels at every frequency of the map's 2-D FFT,
+    so each output pixel sees the whole image in one layer. The expand conv starts at zero,
+    so adding the block to a trained net leaves its outputs exactly as they were."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        inner = width // 2
+        self.reduce = nn.Sequential(nn.Conv2d(width, inner, 1), nn.GELU())
+        self.spectral = nn.Sequential(nn.Conv2d(2 * inner, 2 * inner, 1), nn.GELU())  # real and imaginary parts
+        self.expand = nn.Conv2d(inner, width, 1)
+        nn.init.zeros_(self.expand.weight)
+        nn.init.zeros_(self.expand.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.reduce(x)
+        size = h.shape[-2:]
+        spectrum = torch.fft.rfft2(h.float(), norm="ortho")  # FFTs run in fp32 whatever the autocast
+        mixed = self.spectral(torch.cat([spectrum.real, spectrum.imag], 1).to(h.dtype)).float()
+        real, imag = mixed.chunk(2, 1)
+        h = torch.fft.irfft2(torch.complex(real, imag), s=size, norm="ortho").to(x.dtype)
+        return x + self.expand(h)
+
+
 @register("refine_unet")
 class RefineUNet(nn.Module):
-    """U-Net with two downsamplings and a dilated bottleneck.
+    """U-Net with two downsamplings and a dilated bottleneck (optionally followed by Fourier units).
 
     Input: the pre-filled image (B, C, H, W) in [0, 1] and the hole mask (B, 1, H, W),
     1 = hole; H and W divisible by 4. Output: the refined image (only the hole is used).
@@ -42,18 +68,21 @@ class RefineUNet(nn.Module):
         channels: image channels.
         width: channels at full resolution (2x, 4x below).
         dilations: dilation of each bottleneck conv.
+        fourier_units: FourierUnit blocks after the dilated convs.
     """
 
     multiple = 4  # H and W must be divisible by this
     memory_format = torch.channels_last  # oneDNN's convolutions run ~1.5x faster in it on a CPU; tensor cores like it too
+    added_parts = ("fourier_units",)  # a later stage may add these to an earlier stage's weights
 
-    def __init__(self, channels: int = 3, width: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8)):
+    def __init__(self, channels: int = 3, width: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8), fourier_units: int = 0):
         super().__init__()
         w = width
         self.enc0 = nn.Sequential(_conv(channels + 1, w), _conv(w, w))
         self.enc1 = nn.Sequential(_conv(w, 2 * w, stride=2), _conv(2 * w, 2 * w))
         self.enc2 = _conv(2 * w, 4 * w, stride=2)
-        self.mid = nn.Sequential(*[_conv(4 * w, 4 * w, dilation=d) for d in dilations])
+        self.mid = nn.Sequential(*[_conv(4 * w, 4 * w, dilation=d) for d in dilations],
+                                 *[FourierUnit(4 * w) for _ in range(fourier_units)])
         self.up1 = _UpConv(4 * w, 2 * w)
         self.dec1 = _conv(4 * w, 2 * w)
         self.up0 = _UpConv(2 * w, w)
