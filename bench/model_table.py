@@ -66,17 +66,9 @@ def figures(card: dict) -> str:
     return ""
 
 
-def flatten(stages: list[dict]) -> list[dict]:
-    """Every stage, earliest first, including those a stage itself started from (init_from)."""
-    out = []
-    for stage in stages:
-        out += flatten([stage["init_from"]]) if stage.get("init_from") else []
-        out.append(stage)
-    return out
-
-
 def main() -> None:
     from genstudio import registry
+    from genstudio.card import earlier_stages
 
     print("| model | task | what | trained | figures (`genstudio eval NAME`) | picture |")
     print("|---|---|---|---|---|---|")
@@ -89,7 +81,7 @@ def main() -> None:
         picture = f"![{info.name}](assets/models/{info.name}.png)" if pic.exists() else ""
         params = registry.parameter_count(info.name) / 1e6
         trained = f"{p.get('steps')} steps, {p.get('wall_time_minutes')} min"
-        stages = flatten(info.card.get("stages") or ([p["init_from"]] if p.get("init_from") else []))
+        stages = earlier_stages(info.card)
         if stages:  # its cost includes every stage it was made from
             total = (p.get("wall_time_minutes") or 0) + sum(stage.get("wall_time_minutes") or 0 for stage in stages)
             names = " + ".join(f"`{stage['model']}` ({stage.get('steps')} steps, {stage.get('wall_time_minutes')} min)" for stage in stages)

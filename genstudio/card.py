@@ -75,3 +75,27 @@ def check_card(raw: dict[str, Any]) -> dict[str, Any]:
     if raw.get("task") not in TASKS:
         raise UserError(f"card task must be one of {TASKS}, got {raw.get('task')!r}")
     return Card(**{**raw, "version": CARD_VERSION}).to_dict()
+
+
+def earlier_stages(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every stage a model was made from, earliest first, each once: its `stages` and the
+    stage it started from, and theirs in turn (a blend of two models that share a chain
+    lists the shared stages once, so its cost is not counted twice)."""
+    seen, out = set(), []
+
+    def visit(record: dict[str, Any]) -> None:
+        for earlier in record.get("stages") or []:
+            visit(earlier)
+            add(earlier)
+        if record.get("init_from"):
+            visit(record["init_from"])
+            add(record["init_from"])
+
+    def add(stage: dict[str, Any]) -> None:
+        key = (stage.get("model"), stage.get("git_commit"), stage.get("steps"), stage.get("wall_time_minutes"))
+        if key not in seen:
+            seen.add(key)
+            out.append(stage)
+
+    visit({"stages": card.get("stages"), "init_from": card.get("provenance", {}).get("init_from")})
+    return out

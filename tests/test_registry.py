@@ -195,3 +195,19 @@ def test_a_bug_shows_internal_error_with_an_id_that_is_in_the_log(tiny, monkeypa
     assert logged and logged[0].exc_info[0] is ZeroDivisionError  # the traceback is in the log under that id
     with pytest.raises(gr.Error, match="seed must be a whole number"):  # bad input still reads as itself
         sample.sample("tiny-gan", -1, 4, None, None, 0, 1, "white", 1, False)
+
+
+def test_earlier_stages_walk_the_whole_chain_and_count_shared_stages_once():
+    from genstudio.card import earlier_stages
+
+    stage = lambda name, minutes, **more: {"model": name, "git_commit": "abc", "steps": 10, "wall_time_minutes": minutes, **more}
+    first = stage("s1", 1.0)
+    second = stage("s2", 2.0, init_from=first)
+    curriculum = {"task": "inpaint", "stages": [first], "provenance": {"init_from": second}}
+    assert [s["model"] for s in earlier_stages(curriculum)] == ["s1", "s2"]
+    # a blend of the curriculum's result and a model tuned from it: s1 and s2 once each
+    result = stage("result", 4.0, init_from=second, stages=[first])
+    tuned = stage("tuned", 8.0, init_from=result)
+    blend = {"task": "inpaint", "stages": [result, tuned], "provenance": {}}
+    assert [s["model"] for s in earlier_stages(blend)] == ["s1", "s2", "result", "tuned"]
+    assert earlier_stages({"task": "sample"}) == []

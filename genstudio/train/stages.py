@@ -37,6 +37,8 @@ def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
         record["metrics"] = info.card["metrics"]
     if before.get("init_from"):
         record["init_from"] = before["init_from"]
+    if info.card.get("stages"):  # a curriculum's result or a blend: the stages it was made from
+        record["stages"] = info.card["stages"]
     return record
 
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from genstudio import registry
+from genstudio.card import earlier_stages
 from genstudio.ui import common
 
 HEADLINE = ["category_accuracy", "style_accuracy", "fd_classifier_features", "fd_real_floor", "fd_ratio_to_floor", "copy_rate",
@@ -44,10 +45,12 @@ def model_card_markdown(name: str | None) -> str:
         lines += [f"| trained | {p.get('steps')} steps in {p.get('wall_time_minutes')} min on {p.get('device')}, "
                   f"{p.get('processes')} process(es) x {p.get('torch_threads')} thread(s) |",
                   f"| date | {p.get('date')} |", f"| commit | `{(p.get('git_commit') or 'n/a')[:10]}` |"]
-    if p.get("init_from"):
-        lines.append(f"| started from | {_stage_line(p['init_from'])} |")
-    for i, stage in enumerate(c.get("stages") or []):
+    stages = earlier_stages(c)
+    for i, stage in enumerate(stages):
         lines.append(f"| stage {i + 1} | {_stage_line(stage)} |")
+    if stages:
+        minutes = (p.get("wall_time_minutes") or 0) + sum(stage.get("wall_time_minutes") or 0 for stage in stages)
+        lines.append(f"| CPU in all | {minutes:.0f} min over {len(stages) + bool(p.get('steps'))} stages |")
     if c.get("credits"):
         lines.append(f"| credits | {c['credits']} |")
     metrics = c.get("metrics") or {}
