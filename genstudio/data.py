@@ -196,13 +196,15 @@ def premultiply(rgba: np.ndarray) -> np.ndarray:
 
 def load_emoji(split: str = "all", image_size: int = 64) -> dict[str, np.ndarray | list[str]]:
     """The emoji set: `images` premultiplied RGBA float32 (N, S, S, 4), `labels` (category),
-    `styles` (vendor index into EMOJI_STYLES), `codes`, `names`, `label_names`, `style_names`.
+    `styles` (vendor index into EMOJI_STYLES), `subcategories` (Unicode's subgroup, e.g.
+    'animal-bird'; each lies in one category), `codes`, `names`, `label_names`, `style_names`,
+    `subcategory_names`.
     split: 'all', 'train' or 'test' (by code point, see emoji_split)."""
     path = data_root() / "emoji" / "emoji64.npz"
     if not path.exists():
         raise UserError(f"{path} not found (set GENSTUDIO_DATA to the folder holding emoji/emoji64.npz)")
     with np.load(path, allow_pickle=False) as f:
-        raw = {k: f[k] for k in ("images", "labels", "vendor", "unified", "name", "classes")}
+        raw = {k: f[k] for k in ("images", "labels", "vendor", "unified", "name", "classes", "subcategories", "subcategory_names")}
     keep = np.ones(len(raw["labels"]), bool)
     if split != "all":
         if split not in ("train", "test"):
@@ -219,8 +221,10 @@ def load_emoji(split: str = "all", image_size: int = 64) -> dict[str, np.ndarray
         "images": np.ascontiguousarray(images),
         "labels": raw["labels"][keep].astype(np.int64),
         "styles": np.array([EMOJI_STYLES.index(v) for v in raw["vendor"][keep]], dtype=np.int64),
+        "subcategories": raw["subcategories"][keep].astype(np.int64),
         "codes": raw["unified"][keep],
         "names": raw["name"][keep],
         "label_names": [str(c) for c in raw["classes"]],
         "style_names": list(EMOJI_STYLES),
+        "subcategory_names": [str(c) for c in raw["subcategory_names"]],
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from genstudio import registry
@@ -196,6 +197,35 @@ EMOJI_GAN = ("gan", {"dataset": "emoji"}, {"arch": "styled_dcgan_generator", "la
                                           "num_styles": 3, "channels": 4, "image_size": 8},
              {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "diffaugment": "color,translation,cutout",
               "aux_class_weight": 0.5, "precision": "bf16"}, "conditional")
+
+
+def unwrap_d_classes(run: Path) -> int:
+    """Outputs of a run's discriminator's auxiliary head (its classes and styles)."""
+    return torch.load(run / "state.pt", weights_only=True)["modules"]["d"]["classify.weight"].shape[0]
+
+
+def test_a_subcategory_generator_starts_as_the_category_generator_and_samples_by_category(tmp_path):
+    """Trained on emoji subcategories, asked for categories: started from a category-conditional
+    generator (lr 0) it makes exactly that generator's images, and every subcategory it draws
+    lies in the asked category, as often as in the data."""
+    family, data, model, train_cfg, _ = EMOJI_GAN
+    base = registry.load_file(train(_config(tmp_path, "t-cat", family, data, model, {"steps": 2, **train_cfg}), run_dir=tmp_path / "a"))
+    fine_model = {**model, "arch": "subcategory_styled_dcgan_generator", "num_subcategories": 98}
+    fine_cfg = {"steps": 2, **train_cfg, "init_from": str(tmp_path / "a")}
+    trained = registry.load_file(train(_config(tmp_path, "t-sub", family, data, fine_model, fine_cfg), run_dir=tmp_path / "b"))
+    assert trained.net.num_classes == 9 and unwrap_d_classes(tmp_path / "b") == 98 + 3  # its critic judges subcategories
+    fine = registry.load_file(train(_config(tmp_path, "t-sub0", family, data, fine_model, {**fine_cfg, "steps": 0}), run_dir=tmp_path / "c"))
+    assert fine.card["labels"] == base.card["labels"] and fine.net.latent_dim == base.net.latent_dim + 1
+    z, categories, styles = torch.randn(4000, fine.net.latent_dim), torch.arange(4000) % 9, torch.arange(4000) % 3
+    with torch.no_grad():
+        assert torch.allclose(fine.net.generate(z[:16], categories[:16], styles[:16]),
+                              base.net.generate(z[:16, :-1], categories[:16], styles[:16]), atol=1e-5)
+        weights = fine.net.subcategory_weights(F.one_hot(categories, 9).float(), z[:, -1])
+    drawn = weights.argmax(1)
+    assert torch.equal(fine.net.category_of[drawn], categories)
+    in_animals = fine.net.category_of == 2  # Animals & Nature's 8 subcategories
+    shares = torch.bincount(drawn[categories == 2], minlength=98)[in_animals] / (categories == 2).sum()
+    assert torch.allclose(shares, fine.net.subcategory_shares[in_animals], atol=0.04)
 
 
 EMOJI_VAE = ("vae", {"dataset": "emoji"}, {"arch": "styled_conv_vae", "latent_dim": 4, "width": 4, "hidden": 8, "image_size": 8},

@@ -165,6 +165,7 @@ class StyledGenerator(nn.Module):
         if image_size != 4 * 2**levels or levels < 1:
             raise UserError("image_size must be a power of two >= 8")
         self.latent_dim, self.num_classes, self.num_styles = latent_dim, num_classes, num_styles
+        self.condition_classes = num_classes  # the labels the network sees (a subclass may ask for coarser ones)
         conditions = num_classes + num_styles
         widths = [width * min(8, 2 ** (levels - i)) for i in range(levels + 1)]  # 4x4 ... output
         self.fc = nn.Linear(latent_dim + conditions, widths[0] * 16)
@@ -174,7 +175,7 @@ class StyledGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [-1, 1] (what the discriminator sees)."""
-        c = _condition(labels, styles, self.num_classes, self.num_styles, len(z), z.device)
+        c = _condition(labels, styles, self.condition_classes, self.num_styles, len(z), z.device)
         h = self.fc(torch.cat([z, c], 1)).view(len(z), -1, 4, 4)
         # channels-last from here: the convolutions' fast layout (oneDNN on a CPU, tensor cores on a GPU)
         h = torch.relu(self.norms[0](h, c)).contiguous(memory_format=torch.channels_last)
@@ -185,6 +186,84 @@ class StyledGenerator(nn.Module):
     def generate(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1]; the interface every generative family shares."""
         return (self.forward(z, labels, styles) + 1) / 2
+
+
+@register("subcategory_styled_dcgan_generator")
+class SubcategoryStyledGenerator(StyledGenerator):
+    """A StyledGenerator that sees finer labels than it is asked for: trained on subcategories
+    (Unicode's emoji subgroups, e.g. 'animal-bird' in Animals & Nature), sampled by category
+    and style. Finer labels give generator and discriminator more distinct modes to match,
+    the lever that took the self-conditioned Fashion-MNIST GAN from collapse to variety.
+
+    `generate` draws the subcategory within the asked category from the latent's last
+    coordinate, as often as in the data (ClusteredGenerator's scheme, shares kept in the
+    checkpoint), so a seed still names one image and soft categories still blend.
+    `forward` (training) takes the subcategories themselves.
+
+    Args: as StyledGenerator's, plus num_subcategories; num_classes counts the categories.
+    """
+
+    BAND = ClusteredGenerator.BAND
+
+    def __init__(self, latent_dim: int = 128, width: int = 32, num_classes: int = 9, num_subcategories: int = 98,
+                 num_styles: int = 3, channels: int = 4, image_size: int = 32):
+        super().__init__(latent_dim, width, num_subcategories, num_styles, channels, image_size)
+        # what a category-conditional StyledGenerator must share with this one to start it (adapt_from)
+        self.category_model = {"latent_dim": latent_dim, "width": width, "num_classes": num_classes, "num_styles": num_styles,
+                               "channels": channels, "image_size": image_size}
+        self.num_classes, self.num_subcategories = num_classes, num_subcategories
+        self.latent_dim = latent_dim + 1  # the network's latent, then the subcategory's coordinate
+        self.register_buffer("category_of", torch.arange(num_subcategories) % num_classes)  # set from the data
+        self.register_buffer("subcategory_shares", torch.ones(num_subcategories))  # within its category, set from the data
+
+    def set_subcategories(self, subcategories: torch.Tensor, categories: torch.Tensor) -> None:
+        """Each subcategory's category and its share of that category, from the training labels."""
+        counts = torch.bincount(subcategories.cpu(), minlength=self.num_subcategories).float()
+        category_of = torch.zeros(self.num_subcategories, dtype=torch.long).scatter_(0, subcategories.cpu(), categories.cpu())
+        totals = torch.zeros(self.num_classes).index_add_(0, category_of, counts)
+        self.category_of.copy_(category_of)
+        self.subcategory_shares.copy_(counts / totals[category_of].clamp(min=1))
+
+    def subcategory_weights(self, categories: torch.Tensor, z_last: torch.Tensor) -> torch.Tensor:
+        """(B, K) category weights and (B,) coordinates -> (B, num_subcategories) weights: within
+        each category one-hot, except within BAND of a boundary; mixed as the categories are."""
+        u = 0.5 * (1 + torch.erf(z_last.float() / math.sqrt(2)))
+        order = torch.argsort(self.category_of * self.num_subcategories + torch.arange(self.num_subcategories, device=u.device))
+        shares = self.subcategory_shares[order]
+        same = self.category_of[order][:, None] == self.category_of[order][None, :]
+        end = (torch.tril(same.float()) @ shares)  # cumulative share within the category, in sorted order
+        start = end - shares
+
+        def at_least(edge):  # P(u past edge), softened; certain at a category's ends
+            soft = torch.sigmoid((u[:, None] - edge[None]) / (self.BAND / 8))
+            return torch.where(edge[None] <= 1e-6, 1.0, torch.where(edge[None] >= 1 - 1e-6, 0.0, soft))
+
+        within = torch.zeros(len(u), self.num_subcategories, device=u.device)
+        within[:, order] = at_least(start) - at_least(end)
+        return categories[:, self.category_of] * within
+
+    def forward(self, z: torch.Tensor, subcategories: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [-1, 1] for given subcategories (training); z's last coordinate is unused."""
+        return super().forward(z[:, :-1], subcategories, styles)
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [0, 1] of the given categories; the subcategory comes from z's last coordinate."""
+        categories = class_weights(labels, self.num_classes, len(z), z.device)
+        return (self.forward(z, self.subcategory_weights(categories, z[:, -1]), styles) + 1) / 2
+
+    def adapt_from(self, arch: str, kwargs: dict, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor] | None:
+        """A category-conditional StyledGenerator's weights, each subcategory starting as its
+        category (set_subcategories first): the first stage starts exactly where that model is."""
+        if arch != "styled_dcgan_generator" or kwargs != self.category_model:
+            return None
+        columns = torch.cat([self.category_of, torch.arange(self.num_classes, self.num_classes + self.num_styles)])
+        adapted, latent = dict(state), self.category_model["latent_dim"]
+        fc = state["fc.weight"]
+        adapted["fc.weight"] = torch.cat([fc[:, :latent], fc[:, latent:][:, columns.to(fc.device)]], 1)
+        for key, weight in state.items():
+            if key.startswith("norms.") and key.endswith(("gain.weight", "bias.weight")):
+                adapted[key] = weight[:, columns.to(weight.device)]
+        return adapted
 
 
 class DCGANDiscriminator(nn.Module):

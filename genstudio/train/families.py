@@ -84,9 +84,10 @@ class _LabelledImages(Family):
             emoji = data.load_emoji(self.data_cfg.split, size)
             images, labels, self.label_names = (emoji["images"] * 255).round().astype(np.uint8), emoji["labels"], emoji["label_names"]
             self.styles, self.style_names = torch.from_numpy(emoji["styles"]).to(self.device), emoji["style_names"]
+            self.subcategories = torch.from_numpy(emoji["subcategories"]).to(self.device)
         else:
             images, labels, self.label_names = data.load_labelled_images(self.data_cfg.dataset, "train", size, channels)
-            self.styles, self.style_names = None, None
+            self.styles, self.style_names, self.subcategories = None, None, None
         arr = images[..., None] if images.ndim == 3 else images
         self.images = torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous().to(self.device)  # uint8, kept compact
         self.labels = torch.from_numpy(labels).to(self.device)
@@ -163,11 +164,16 @@ class GANFamily(_LabelledImages):
             raise UserError(f"train.diffaugment: unknown policy {', '.join(sorted(unknown))} (use color, translation, cutout)")
         self.num_styles = getattr(g, "num_styles", 0)
         self.d_norm = self.t.d_norm or ("batch" if self.num_styles else "spectral")
+        # a generator that sees subcategories trains on them (the discriminator judges them too); it is sampled by category
+        if hasattr(g, "num_subcategories"):
+            g.set_subcategories(self.subcategories, self.labels)
+            self.labels = self.subcategories
+        d_classes = getattr(g, "condition_classes", g.num_classes)
         if self.num_styles or self.d_norm == "batch":  # DCGAN's strided discriminator, batch- or spectral-normed
-            d = DCGANDiscriminator(self.t.d_width, g.num_classes, self.num_styles, self.channels,
+            d = DCGANDiscriminator(self.t.d_width, d_classes, self.num_styles, self.channels,
                                    self.image_size, self.d_norm, auxiliary_classifier=self.aux_weight > 0)
         else:  # SNGAN's discriminator (spectral norm throughout)
-            d = Discriminator(self.t.d_width, g.num_classes, self.channels, auxiliary_classifier=self.aux_weight > 0)
+            d = Discriminator(self.t.d_width, d_classes, self.channels, auxiliary_classifier=self.aux_weight > 0)
         d = d.to(self.device)
         self.modules = {"g": g, "d": d}
         self.optimizers = {"g": self._adam(g, self.t.lr, (0.0, 0.9)), "d": self._adam(d, self.t.d_lr, (0.0, 0.9))}
@@ -194,7 +200,7 @@ class GANFamily(_LabelledImages):
 
     def _aux_loss(self, logits, cond):
         """Cross-entropy of the auxiliary head: the class, and the style too for style models."""
-        k = unwrap(self.modules["g"]).num_classes
+        k = unwrap(self.modules["d"]).num_classes
         loss = F.cross_entropy(logits[:, :k], cond[0])
         return loss + F.cross_entropy(logits[:, k:], cond[1]) if len(cond) > 1 else loss
 

@@ -85,17 +85,20 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _continues(start_spec: tuple[str, dict], spec: tuple[str, dict], start_net: nn.Module, net: nn.Module) -> bool:
-    """Whether a network can start from an earlier stage's: the same architecture and
-    arguments, except that it may add the parts its class lists in `added_parts` (a VAE's
-    flow prior), and every earlier weight fits."""
+def _start_weights(start_spec: tuple[str, dict], spec: tuple[str, dict], start_net: nn.Module, net: nn.Module) -> dict | None:
+    """The weights a network starts from when an earlier stage's fit it: the same architecture
+    and arguments, except that it may add the parts its class lists in `added_parts` (a VAE's
+    flow prior, an inpainter's Fourier units); or what its `adapt_from` makes of another
+    architecture's (a generator that splits categories into subcategories). None if neither."""
     (start_arch, start_kwargs), (arch, kwargs) = start_spec, spec
     added = getattr(registry.ARCHITECTURES.get(arch), "added_parts", ())
     kept = lambda kw: {k: v for k, v in kw.items() if k not in added}
+    weights, target = start_net.state_dict(), net.state_dict()
     if start_arch != arch or kept(start_kwargs) != kept(kwargs):
-        return False
-    target = net.state_dict()
-    return all(k in target and target[k].shape == v.shape for k, v in start_net.state_dict().items())
+        weights = net.adapt_from(start_arch, start_kwargs, weights) if hasattr(net, "adapt_from") else None
+    if weights is None or not all(k in target and target[k].shape == v.shape for k, v in weights.items()):
+        return None
+    return weights
 
 
 def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | Path | None = None,
@@ -144,10 +147,11 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         if Path(t.init_from).resolve() in (run_dir.resolve(), out_path.resolve()):
             raise UserError("init_from must name another run: this run overwrites its own checkpoint")
         spec, start_net, init_record = read_part(t.init_from + (f"#{t.init_part}" if t.init_part else ""))
-        if not _continues(spec, family.arch_spec(), start_net, shipped):
+        start_weights = _start_weights(spec, family.arch_spec(), start_net, shipped)
+        if start_weights is None:
             raise UserError(f"init_from {t.init_from!r} is a {spec[0]} {spec[1]}, this config builds {family.arch_spec()}")
         if not (resume and state_path.exists()):
-            shipped.load_state_dict(start_net.state_dict(), strict=False)  # parts this stage adds start fresh
+            shipped.load_state_dict(start_weights, strict=False)  # parts this stage adds start fresh
         elif out_path.exists():  # record the stage this run began from, not what init_from names now (a re-promoted shelf model)
             init_record = registry.inspect_file(out_path).card.get("provenance", {}).get("init_from", init_record)
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None
