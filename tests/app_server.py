@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -28,11 +29,14 @@ class AppServer:
 
     def __enter__(self) -> "AppServer":
         started = time.time()
+        # the server's output goes to a file: a pipe nobody reads fills up and blocks the server's next log line
+        self.log = tempfile.TemporaryFile("w+")
         self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port)], cwd=Path(__file__).resolve().parent.parent,
-                                     env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         while time.time() - started < 120:
             if self.proc.poll() is not None:
-                raise RuntimeError("app exited:\n" + self.proc.stdout.read())
+                self.log.seek(0)
+                raise RuntimeError("app exited:\n" + self.log.read())
             try:
                 with urllib.request.urlopen(self.url, timeout=2) as r:
                     if r.status == 200:
@@ -64,3 +68,5 @@ class AppServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        if getattr(self, "log", None):
+            self.log.close()
