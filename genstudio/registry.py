@@ -76,15 +76,10 @@ def checkpoint_path(name: str, directory: Path | None = None) -> Path:
     return path
 
 
-@dataclass
-class ModelInfo:
-    """What a checkpoint says about itself, read from its header only."""
+class _CardFields:
+    """What both a header-only ModelInfo and a LoadedModel read off their card."""
 
-    name: str
-    arch: str = ""
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    card: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None  # why the model is unavailable, if it is
+    card: dict[str, Any]
 
     @property
     def task(self) -> str | None:
@@ -97,6 +92,17 @@ class ModelInfo:
     @property
     def styles(self) -> list[str] | None:
         return self.card.get("styles")
+
+
+@dataclass
+class ModelInfo(_CardFields):
+    """What a checkpoint says about itself, read from its header only."""
+
+    name: str
+    arch: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    card: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # why the model is unavailable, if it is
 
     def summary(self) -> dict[str, Any]:
         """The `genstudio models --json` entry."""
@@ -118,7 +124,7 @@ class ModelInfo:
 
 
 @dataclass
-class LoadedModel:
+class LoadedModel(_CardFields):
     """A built, weight-loaded network in eval mode on its device, with its card."""
 
     name: str
@@ -127,18 +133,6 @@ class LoadedModel:
     arch: str
     device: torch.device
     kwargs: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def task(self) -> str:
-        return self.card["task"]
-
-    @property
-    def labels(self) -> list[str] | None:
-        return self.card.get("labels")
-
-    @property
-    def styles(self) -> list[str] | None:
-        return self.card.get("styles")
 
 
 # ---------------------------------------------------------------- manifest
