@@ -190,12 +190,20 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------- save / inspect / load
 
 
-def write_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: dict) -> Path:
-    """Write `net` with its description atomically (a run's file: no manifest entry)."""
+STORED_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+def write_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: dict, weights: str = "float32") -> Path:
+    """Write `net` with its description atomically (a run's file: no manifest entry).
+
+    weights="float16" stores floating-point tensors in half precision: half the file, and
+    loading needs nothing else (load_state_dict casts them back into the float32 network)."""
     from safetensors.torch import save
 
     card = check_card(card)
-    state = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
+    stored = STORED_DTYPES[weights]
+    state = {k: v.detach().to("cpu", stored if v.is_floating_point() else v.dtype).contiguous()
+             for k, v in net.state_dict().items()}
     meta = {"genstudio": json.dumps({"arch": arch, "kwargs": kwargs, "card": card})}
     _atomic_write_bytes(Path(path), save(state, metadata=meta))
     return Path(path)

@@ -158,6 +158,19 @@ def test_bad_checkpoint_shown_in_models_tab_and_cli_while_others_work(tmp_path, 
                          env={**__import__("os").environ})
     assert "tiny-cgan" in out.stdout and "UNAVAILABLE" in out.stdout and out.returncode == 0
 
+def test_half_precision_weights_halve_the_file_and_load_as_float32(tmp_path):
+    net = registry.build("dcgan_generator", {"latent_dim": 8, "width": 8}).eval()
+    card = {"task": "sample", "dataset": "x", "labels": None, "image_size": 28, "channels": 1, "scale": None, "metrics": {}}
+    full = registry.write_checkpoint(tmp_path / "full.safetensors", net, "dcgan_generator", {"latent_dim": 8, "width": 8}, card)
+    half = registry.write_checkpoint(tmp_path / "half.safetensors", net, "dcgan_generator", {"latent_dim": 8, "width": 8}, card,
+                                     weights="float16")
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded = registry.load_file(half)
+    assert all(p.dtype == torch.float32 for p in loaded.net.parameters())
+    z = torch.randn(4, 8)
+    with torch.no_grad():
+        assert (net.generate(z) - loaded.net.generate(z)).abs().max() < 5e-3  # rounding, not a different model
+
 
 def test_cards_are_typed_and_versioned(tmp_path):
     from genstudio.errors import UserError

@@ -298,6 +298,9 @@ def test_config_mistakes_name_the_key_and_the_file(tmp_path, folder_dataset, pho
     cfg = _config(tmp_path, "t-clf", family, data, {**model, "widht": 4}, {"steps": 4})
     with pytest.raises(ConfigError, match="'widht' is not an argument of small_cnn_classifier"):
         load_config(cfg)
+    cfg = _config(tmp_path, "t-clf", family, data, model, {"steps": 4, "weights": "int8"})
+    with pytest.raises(ConfigError, match=r"\[train\]: weights must be one of float32, float16, got 'int8'"):
+        load_config(cfg)
     cfg = _config(tmp_path, "t-clf", family, data, model, {"steps": 4, "precision": "fp16"})
     with pytest.raises(UserError, match="train.precision must be 'fp32' or 'bf16'"):
         train(cfg, run_dir=tmp_path / "run")

@@ -47,6 +47,7 @@ class TrainConfig:
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 500
+    weights: str = "float32"  # how the model file stores its weights: "float16" halves it (the 10 MB budget per model)
     ema: float = 0.0  # EMA decay of the shipped network (0 = none)
     init_from: str = ""  # start from a model's weights: a shelf name or a run directory / .safetensors file
     init_part: str = ""  # of a composite init_from (a cascade), the part to start from: "generator" or "upscaler"
@@ -210,13 +211,16 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     from genstudio import registry
 
     registry.checkpoint_path(_check_type(raw["name"], str, f"{where}: name"))  # a valid model name
+    train = _build(TrainConfig, raw.get("train", {}), f"{where} [train]")
+    if train.weights not in registry.STORED_DTYPES:
+        raise ConfigError(f"{where} [train]: weights must be one of {', '.join(registry.STORED_DTYPES)}, got {train.weights!r}")
     return RunConfig(
         name=raw["name"],
         family=_check_type(raw["family"], str, f"{where}: family"),
         description=_check_type(raw.get("description", ""), str, f"{where}: description"),
         data=_build(DataConfig, raw.get("data", {}), f"{where} [data]"),
         model=dict(raw["model"]),
-        train=_build(TrainConfig, raw.get("train", {}), f"{where} [train]"),
+        train=train,
         sampling=_build(SamplingConfig, raw.get("sampling", {}), f"{where} [sampling]"),
         source=where,
     )

@@ -221,7 +221,7 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
             card["sampling"] = sampling
         net = ema if ema is not None else shipped
         arch, kwargs = family.arch_spec()
-        registry.write_checkpoint(out_path, net, arch, kwargs, card)
+        registry.write_checkpoint(out_path, net, arch, kwargs, card, weights=t.weights)
 
     from tqdm import tqdm
 
