@@ -23,10 +23,12 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
-def autocast(device: torch.device):
-    """Mixed precision where it pays (CUDA fp16); a no-op context elsewhere."""
-    enabled = device.type == "cuda"
-    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=enabled)
+def autocast(device: torch.device, cpu_bfloat16: bool = False):
+    """Mixed precision where it pays: CUDA fp16; with `cpu_bfloat16` (a network measured to
+    keep its figures in it), bfloat16 on a CPU that has it natively; a no-op context elsewhere."""
+    if device.type == "cpu" and cpu_bfloat16 and has_fast_bfloat16(device):
+        return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
+    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
 
 
 def has_fast_bfloat16(device: torch.device) -> bool:

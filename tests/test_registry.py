@@ -115,6 +115,23 @@ def test_device_override(monkeypatch):
     assert default_device().type == ("cuda" if torch.cuda.is_available() else default_device().type)
 
 
+def test_cpu_bfloat16_only_for_networks_that_ask_and_cpus_that_have_it(monkeypatch):
+    from genstudio import devices
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(devices, "has_fast_bfloat16", lambda device: True)
+    with devices.autocast(cpu, cpu_bfloat16=True):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    with devices.autocast(cpu):
+        assert not torch.is_autocast_enabled("cpu")
+    monkeypatch.setattr(devices, "has_fast_bfloat16", lambda device: False)  # emulated: far slower than float32
+    with devices.autocast(cpu, cpu_bfloat16=True):
+        assert not torch.is_autocast_enabled("cpu")
+    assert registry.build("cascade_generator", {
+        "generator": {"arch": "dcgan_generator", "kwargs": {"latent_dim": 8, "width": 4}},
+        "upscaler": {"arch": "edsr", "kwargs": {"scale": 2, "width": 4, "blocks": 1, "channels": 1}}}).cpu_bfloat16
+
+
 def test_loads_onto_requested_device(tiny):
     model = registry.load("tiny-gan", "cpu")
     assert model.device == torch.device("cpu")

@@ -174,7 +174,7 @@ def render(model: LoadedModel, z: torch.Tensor, weights: torch.Tensor | None = N
     for i in range(0, len(z), batch):
         zi = z[i : i + batch].to(model.device)
         conds = [w[i : i + batch].to(model.device) for w in (weights, style_weights) if w is not None]
-        with autocast(model.device):
+        with autocast(model.device, cpu_bfloat16=getattr(model.net, "cpu_bfloat16", False)):
             out.append(to_uint8(model.net.generate(zi, *conds).float()))
     images = np.concatenate(out)
     return unpremultiply(images) if images.shape[-1] == 4 else images
