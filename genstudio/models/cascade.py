@@ -22,7 +22,7 @@ class CascadeGenerator(nn.Module):
 
     memory_format = torch.channels_last  # oneDNN's fast layout on a CPU: a 64-image grid 330 -> 280 ms here
     # sampled in bfloat16 on a CPU that has it: the judge's figures held (emoji-gan 0.777 / 0.873 / FD 11.86
-    # in float32 and in bfloat16; emoji-vae 0.547 / 0.835 / 21.5 both ways) and a 64-image grid took 159 -> 96 ms
+    # in float32 and in bfloat16; emoji-vae 0.547 / 0.835 / 21.5 both ways) and a 64-image grid took 159 -> 105 ms
     cpu_bfloat16 = True
 
     @staticmethod
