@@ -175,6 +175,7 @@ def test_bad_checkpoint_shown_in_models_tab_and_cli_while_others_work(tmp_path, 
                          env={**__import__("os").environ})
     assert "tiny-cgan" in out.stdout and "UNAVAILABLE" in out.stdout and out.returncode == 0
 
+
 def test_half_precision_weights_halve_the_file_and_load_as_float32(tmp_path):
     net = registry.build("dcgan_generator", {"latent_dim": 8, "width": 8}).eval()
     card = {"task": "sample", "dataset": "x", "labels": None, "image_size": 28, "channels": 1, "scale": None, "metrics": {}}
