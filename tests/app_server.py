@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,13 +31,14 @@ class AppServer:
     def __enter__(self) -> "AppServer":
         started = time.time()
         # the server's output goes to a file: a pipe nobody reads fills up and blocks the server's next log line
-        self.log = tempfile.TemporaryFile("w+")
+        # (appended to, so reading it meanwhile does not move the server's write position)
+        self.log_path = Path(tempfile.mkdtemp()) / "server.log"
+        self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port)], cwd=Path(__file__).resolve().parent.parent,
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         while time.time() - started < 120:
             if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError("app exited:\n" + self.log.read())
+                raise RuntimeError("app exited:\n" + self.output())
             try:
                 with urllib.request.urlopen(self.url, timeout=2) as r:
                     if r.status == 200:
@@ -46,6 +48,11 @@ class AppServer:
                 time.sleep(0.2)
         self.__exit__()
         raise TimeoutError("app did not start within 120 s")
+
+    def output(self) -> str:
+        """What the server has printed so far."""
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
 
     def rss_mb(self) -> float:
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -70,3 +77,4 @@ class AppServer:
                 self.proc.kill()
         if getattr(self, "log", None):
             self.log.close()
+            shutil.rmtree(self.log_path.parent, ignore_errors=True)

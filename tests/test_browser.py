@@ -10,6 +10,7 @@ import shutil
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,7 +26,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="module")
-def page():
+def session():
+    """The app's server and one browser page on it, with what the page logged (console
+    messages, failed requests and error responses) for the report of a failed test."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: `bash tests/run` installs it")
@@ -34,18 +37,33 @@ def page():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(60_000)
+        log: list[str] = []
+        stamp = lambda: time.strftime("%H:%M:%S")  # noqa: E731
+        page.on("console", lambda m: log.append(f"{stamp()} console {m.type}: {m.text}"))
+        page.on("pageerror", lambda e: log.append(f"{stamp()} page error: {e}"))
+        page.on("requestfailed", lambda r: log.append(f"{stamp()} request failed: {r.method} {r.url} {r.failure}"))
+        page.on("response", lambda r: r.status >= 400 and log.append(f"{stamp()} HTTP {r.status}: {r.request.method} {r.url}"))
         page.goto(server.url)
         page.wait_for_selector("#sample-go")
-        yield page
+        yield SimpleNamespace(server=server, page=page, log=log)
         browser.close()
 
 
+@pytest.fixture
+def page(session):
+    return session.page
+
+
 @pytest.fixture(autouse=True)
-def screenshot_on_failure(request, page):
+def report_on_failure(request, session):
+    """A failed test leaves a screenshot and the browser's and the server's logs in test-artifacts/."""
     yield
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        _shot(page, f"failed-{request.node.name}")
+        name = f"failed-{request.node.name}"
+        _shot(session.page, name)
+        (ARTIFACTS / f"{name}.log").write_text("== browser ==\n" + "\n".join(session.log[-200:])
+                                               + "\n\n== server ==\n" + session.server.output()[-20000:])
 
 
 def _tab(page, name):
@@ -249,15 +267,23 @@ def test_walk_tab(page):
 
 
 def test_flow_between_tabs(page, tmp_path):
+    _tab(page, "Upscale")  # its opening (a photo in, its upscale out) is there, so it cannot land on what is sent
+    page.locator("#upscale-output img").first.wait_for(state="attached")
     _tab(page, "Sample")
+    before = _image_src(page, "#sample-output")  # the tab's opening, or the last test's grid
+    page.get_by_role("spinbutton", name="Seed").first.fill("7")
+    _pick(page, "Category / class", "Food & Drink")
+    _pick(page, "Style", "twemoji")
     page.click("#sample-go")
-    _image_src(page, "#sample-output")
+    _src_changes(page, "#sample-output", before)
     model, seed = page.get_by_label("Model").first.input_value(), int(page.get_by_role("spinbutton", name="Seed").first.input_value())
     label, style = page.get_by_label("Category / class").first.input_value(), page.get_by_label("Style").first.input_value()
     count = int(page.get_by_role("spinbutton", name="number input for Number of images").first.input_value())
     truncation = float(page.get_by_role("spinbutton", name="Truncation").locator("visible=true").first.input_value())
+    held = page.locator("#upscale-input img")
+    before = held.first.get_attribute("src") if held.count() else None
     page.get_by_role("button", name="Send to upscale").click()
-    page.locator("#upscale-input img").first.wait_for(state="visible")  # the grid arrived, no download needed
+    _src_changes(page, "#upscale-input", before)  # the grid arrived, no download needed
     # ... losslessly: the image the Upscale tab holds is the Sample tab's grid (on white), not a lossy WebP copy
     import io as bytes_io
 
@@ -266,13 +292,21 @@ def test_flow_between_tabs(page, tmp_path):
     from genstudio.ui import common
     from genstudio.ui.tabs import sample
 
-    sent = page.request.get(page.locator("#upscale-input img").first.get_attribute("src")).body()
+    sent = page.request.get(held.first.get_attribute("src")).body()
     received = np.asarray(Image.open(bytes_io.BytesIO(sent)).convert("RGB")).astype(int)
     expected = common.as_rgb_png(sample.sample(model, seed, count, label, style, truncation, None, "white", 1, False)[1]).astype(int)
     assert received.shape == expected.shape and np.abs(received - expected).max() <= 1  # WebP: mean 1.6-2.7, max 19-26
     _tab(page, "Sample")
     page.get_by_role("button", name="Send to inpaint").click()
     page.locator("#inpaint-editor canvas").first.wait_for(state="visible")
+    page.wait_for_function("() => !window.genstudioEditorBusy")  # the grid is on the canvas: extend it to see
+    if not page.locator("#extend-go").is_visible():
+        page.get_by_text("Extend (outpaint)").click()
+    page.get_by_role("spinbutton", name="Left (px)").fill("24")
+    page.get_by_role("spinbutton", name="Right (px)").fill("40")
+    before = page.locator("#inpaint-output img").first.get_attribute("src")
+    page.click("#extend-go")
+    assert _result_size(page, "#inpaint-output", before) == (expected.shape[1] + 64, expected.shape[0])
     _tab(page, "Sample")
     seeds = page.get_by_label("Seeds of these images").input_value()
     page.get_by_role("button", name="Walk from these seeds").click()

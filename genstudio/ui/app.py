@@ -127,7 +127,8 @@ def build_demo() -> gr.Blocks:
         # flow between tabs: outputs become inputs without a download, losslessly (PNG)
         send = lambda tab: (lambda image: (common.as_rgb_png(image), gr.Tabs(selected=tab)))
         for button, source in ((s.to_inpaint, s.raw), (c.to_inpaint, c.raw)):
-            button.click(send("inpaint"), source, [i.editor, tabs], api_visibility="private")
+            button.click(send("inpaint"), source, [i.incoming, tabs], api_visibility="private").then(
+                None, i.incoming, None, js=i.load_incoming_js, api_visibility="private")
         for button, source in ((s.to_upscale, s.raw), (c.to_upscale, c.raw), (i.to_upscale, i.out)):
             button.click(send("upscale"), source, [u.image, tabs], api_visibility="private")
         s.to_walk.click(walk_from_seeds, [s.model, s.seeds, s.label, s.style], [w.model, w.seeds, w.labels, w.styles, tabs],

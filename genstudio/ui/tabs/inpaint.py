@@ -31,13 +31,15 @@ def editor_to_image_and_mask(editor: dict | None) -> tuple[np.ndarray, np.ndarra
     return background, mask
 
 
-# The editor shows a new photo (an example, or one sent from another tab) a moment after it
-# is chosen, and its value stays the previous photo a little longer, until it has uploaded
-# the new canvas to the server: pressing Inpaint in that moment inpainted the photo before.
-# So a click on anything that loads the editor marks it busy, the editor's `input` event
-# (fired once the photo is on the canvas) clears that, and Inpaint first waits for the
-# editor to be loaded and its uploads to have gone quiet (it says so if that never comes).
-# The editor drops a file it cannot show without a word: a non-image prompts the hidden
+# Photos reach the editor the way a user's own file does: through its file input. (Given as a
+# value from the server, the editor loads the photo's URL through PixiJS's worker loader, which in
+# headless Chromium under load sometimes never finished, and then every later photo hung too.)
+# The editor shows a new photo a moment after it is chosen, and its value stays the previous photo
+# a little longer, until it has uploaded the new canvas to the server: pressing Inpaint in that
+# moment inpainted the photo before. So loading a photo marks the editor busy, the editor's
+# `upload`/`input` events (fired once the photo is on the canvas) clear that, and Inpaint first
+# waits for the editor to be loaded and its uploads to have gone quiet (it says so if that never
+# comes). The editor drops a file it cannot show without a word: a non-image prompts the hidden
 # "not an image" button, whose callback says so.
 EDITOR_WATCH_JS = f"""() => {{
   window.genstudioEditorUploads = {{ pending: 0, last: 0 }};
@@ -50,8 +52,24 @@ EDITOR_WATCH_JS = f"""() => {{
     uploads.last = Date.now();
     return fetchBefore(...args).finally(() => {{ uploads.pending -= 1; uploads.last = Date.now(); }});
   }};
+  window.genstudioLoadEditor = async (url, name) => {{
+    window.genstudioEditorBusy = Date.now();
+    const blob = await (await fetch(url)).blob();
+    // the editor exists once its tab is shown, and drops a file given before its canvas is set up
+    // (Gradio's ImageEditor puts itself at window.editor; its layer manager comes with the canvas)
+    let input = null;
+    for (let i = 0; i < 200 && !((input = document.querySelector("#inpaint-editor input[type=file]")) && window.editor?.layer_manager); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const files = new DataTransfer();
+    files.items.add(new File([blob], name || "photo.png", {{ type: blob.type || "image/png" }}));
+    input.files = files.files;
+    input.dispatchEvent(new Event("change", {{ bubbles: true }}));
+  }};
   document.addEventListener("click", (event) => {{
-    if (event.target.closest("#inpaint-examples, .{common.LOADS_INPAINT_EDITOR}")) window.genstudioEditorBusy = Date.now();
+    if (event.target.closest(".{common.LOADS_INPAINT_EDITOR}")) window.genstudioEditorBusy = Date.now();
+    const example = event.target.closest("#inpaint-examples .gallery-item");
+    const image = example && example.querySelector("img");
+    if (image) window.genstudioLoadEditor(image.src, image.src.split("/").pop());
   }}, true);
   document.addEventListener("change", (event) => {{
     const input = event.target;
@@ -59,6 +77,7 @@ EDITOR_WATCH_JS = f"""() => {{
       document.querySelector("#inpaint-not-an-image").click();
   }}, true);
 }}"""
+LOAD_INCOMING_JS = "(image) => { if (image && image.url) window.genstudioLoadEditor(image.url, 'sent.png'); }"
 LOADED_JS = "() => { if (window.genstudioEditorBusy) window.genstudioEditorBusy = false; window.genstudioEditorLoaded = Date.now(); }"
 WAIT_JS = """async () => {
   const start = Date.now(), uploads = window.genstudioEditorUploads || { pending: 0, last: 0 };
@@ -181,8 +200,9 @@ def build(inpainters: list[str]) -> SimpleNamespace:
                                                               elem_id=f"extend-{side.lower()}")
                                                     for side, value in (("Left", 32), ("Top", 0), ("Right", 32), ("Bottom", 0)))
                     extend = gr.Button("Extend", elem_id="extend-go")
-                gr.Examples(sorted(str(p) for p in (common.assets() / "photos").glob("*.png")), inputs=editor,
-                            label="Example photos", elem_id="inpaint-examples")
+                # loaded into the editor by EDITOR_WATCH_JS's click listener, not by the server
+                gr.Dataset(components=["image"], samples=[[str(p)] for p in sorted((common.assets() / "photos").glob("*.png"))],
+                           label="Example photos", elem_id="inpaint-examples")
             with gr.Column(scale=1):
                 out = gr.Image(label="Result", format="png", type="pil", buttons=["download", "fullscreen"],
                                elem_id="inpaint-output", interactive=False)
@@ -196,8 +216,10 @@ def build(inpainters: list[str]) -> SimpleNamespace:
             api_go = gr.Button("inpaint (API)")
             api_extend = gr.Button("outpaint (API)")
             editor_ready = gr.Checkbox(value=True, label="editor ready")
+            incoming = gr.Image(type="numpy", format="png", label="sent from another tab")  # then loaded by LOAD_INCOMING_JS
         not_an_image_button = gr.Button("not an image", visible="hidden", elem_id="inpaint-not-an-image")
 
+    editor.upload(None, js=LOADED_JS)
     editor.input(None, js=LOADED_JS)
     not_an_image_button.click(not_an_image, None, note, api_visibility="private")
     # first wait for the editor (and clear the last result's note), then inpaint what it shows
@@ -220,7 +242,7 @@ def build(inpainters: list[str]) -> SimpleNamespace:
         strokes = random_mask(*photo.shape[:2], np.random.default_rng(5), coverage=(0.06, 0.10))
         return _inpaint(photo, strokes, method.value, strategy.value, dilate.value, feather.value)
 
-    return SimpleNamespace(editor=editor, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS,
+    return SimpleNamespace(editor=editor, incoming=incoming, load_incoming_js=LOAD_INCOMING_JS, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS,
                            opening=(opening, [out, mask_shown, note]),
                            restore_outputs=[method, strategy, dilate, feather, invert, best, left, top, right, bottom,
                                             mask_shown, note, out])
