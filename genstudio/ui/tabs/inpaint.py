@@ -54,7 +54,9 @@ EDITOR_WATCH_JS = f"""() => {{
   }};
   window.genstudioLoadEditor = async (url, name) => {{
     window.genstudioEditorBusy = Date.now();
-    const blob = await (await fetch(url)).blob();
+    const response = await fetch(url);
+    if (!response.ok) {{ window.genstudioEditorBusy = false; throw new Error(`could not fetch ${{url}}: ${{response.status}}`); }}
+    const blob = await response.blob();
     // the editor exists once its tab is shown, and drops a file given before its canvas is set up
     // (Gradio's ImageEditor puts itself at window.editor; its layer manager comes with the canvas)
     let input = null;
