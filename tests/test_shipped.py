@@ -138,7 +138,7 @@ def test_the_shelf_holds_results_and_their_cards_hold_the_stages():
 
     from genstudio.ui.tabs import models
 
-    chain = ["inpaint-photo-96", "inpaint-photo-256", "inpaint-photo-stage3", "inpaint-photo-stage4"]
+    chain = ["inpaint-photo-96", "inpaint-photo-256", "inpaint-photo-stage3", "inpaint-photo-stage4", "inpaint-photo-stage5"]
     assert not set(chain) & set(registry.model_names())
     card = registry.inspect("inpaint-photo").card
     assert [stage["model"] for stage in card["stages"]] == chain
