@@ -32,8 +32,9 @@ def editor_to_image_and_mask(editor: dict | None) -> tuple[np.ndarray, np.ndarra
 
 
 # Photos reach the editor the way a user's own file does: through its file input. (Given as a
-# value from the server, the editor loads the photo's URL through PixiJS's worker loader, which in
-# headless Chromium under load sometimes never finished, and then every later photo hung too.)
+# value from the server, the editor loads the photo's URL through PixiJS's worker loader; in CI's
+# headless Chromium such a load now and then never finished, the old photo stayed, and every later
+# one hung too. A user's file is decoded on the page instead, and never failed.)
 # The editor shows a new photo a moment after it is chosen, and its value stays the previous photo
 # a little longer, until it has uploaded the new canvas to the server: pressing Inpaint in that
 # moment inpainted the photo before. So loading a photo marks the editor busy, the editor's
