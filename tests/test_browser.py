@@ -38,11 +38,14 @@ def session():
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(60_000)
         log: list[str] = []
-        stamp = lambda: time.strftime("%H:%M:%S")  # noqa: E731
-        page.on("console", lambda m: log.append(f"{stamp()} console {m.type}: {m.text}"))
-        page.on("pageerror", lambda e: log.append(f"{stamp()} page error: {e}"))
-        page.on("requestfailed", lambda r: log.append(f"{stamp()} request failed: {r.method} {r.url} {r.failure}"))
-        page.on("response", lambda r: r.status >= 400 and log.append(f"{stamp()} HTTP {r.status}: {r.request.method} {r.url}"))
+
+        def note(text: str) -> None:
+            log.append(f"{time.strftime('%H:%M:%S')} {text}")
+
+        page.on("console", lambda m: note(f"console {m.type}: {m.text}"))
+        page.on("pageerror", lambda e: note(f"page error: {e}"))
+        page.on("requestfailed", lambda r: note(f"request failed: {r.method} {r.url} {r.failure}"))
+        page.on("response", lambda r: r.status >= 400 and note(f"HTTP {r.status}: {r.request.method} {r.url}"))
         page.goto(server.url)
         page.wait_for_selector("#sample-go")
         yield SimpleNamespace(server=server, page=page, log=log)
