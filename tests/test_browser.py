@@ -107,7 +107,7 @@ def test_every_tab_opens_on_a_result(page):
         if tab == "Label-conditioned":
             assert page.get_by_role("radio", name="all classes").is_checked()  # the mode that made the opening
     _tab(page, "Inpaint")
-    page.wait_for_function("() => !window.genstudioEditorBusy")
+    _wait_for_editor(page)
 
 
 def test_sample_tab_with_emoji_style_and_background(page):
@@ -166,6 +166,11 @@ def test_inpaint_tab_with_painted_stroke(page):
     note.wait_for()
 
 
+def _wait_for_editor(page):
+    """Until the editor's canvas shows the photo it was last given (the app's own check before Inpaint)."""
+    page.wait_for_function("() => window.genstudioEditorSettled()", polling=200)
+
+
 def _paint_stroke(page):
     box = page.locator("#inpaint-editor canvas").first.bounding_box()
     cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
@@ -191,7 +196,7 @@ def test_inpaint_processes_the_photo_the_editor_shows(page):
     _tab(page, "Inpaint")
     examples = page.locator("#inpaint-examples .gallery-item")
     examples.nth(3).click()  # rocket.png, 640 x 427
-    page.wait_for_function("() => !window.genstudioEditorBusy")
+    _wait_for_editor(page)
     _paint_stroke(page)
     before = page.locator("#inpaint-output img").first.get_attribute("src") if page.locator("#inpaint-output img").count() else None
     page.click("#inpaint-go")
@@ -209,7 +214,7 @@ def test_inpaint_mask_tools_and_extend(page, tmp_path):
 
     _tab(page, "Inpaint")
     page.locator("#inpaint-examples .gallery-item").nth(1).click()  # chelsea.png, 451 x 300
-    page.wait_for_function("() => !window.genstudioEditorBusy")
+    _wait_for_editor(page)
     keep = np.zeros((300, 451), np.uint8)
     keep[:, :300] = 255  # inverted: the right 151 columns are filled
     Image.fromarray(keep).save(tmp_path / "mask.png")
@@ -302,7 +307,7 @@ def test_flow_between_tabs(page, tmp_path):
     _tab(page, "Sample")
     page.get_by_role("button", name="Send to inpaint").click()
     page.locator("#inpaint-editor canvas").first.wait_for(state="visible")
-    page.wait_for_function("() => !window.genstudioEditorBusy")  # the grid is on the canvas: extend it to see
+    _wait_for_editor(page)  # the grid is on the canvas: extend it to see
     if not page.locator("#extend-go").is_visible():
         page.get_by_text("Extend (outpaint)").click()
     page.get_by_role("spinbutton", name="Left (px)").fill("24")

@@ -35,23 +35,37 @@ def editor_to_image_and_mask(editor: dict | None) -> tuple[np.ndarray, np.ndarra
 # value from the server, the editor loads the photo's URL through PixiJS's worker loader; in CI's
 # headless Chromium such a load now and then never finished, the old photo stayed, and every later
 # one hung too. A user's file is decoded on the page instead, and never failed.)
-# The editor shows a new photo a moment after it is chosen, and its value stays the previous photo
-# a little longer, until it has uploaded the new canvas to the server: pressing Inpaint in that
-# moment inpainted the photo before. So loading a photo marks the editor busy, the editor's
-# `upload`/`input` events (fired once the photo is on the canvas) clear that, and Inpaint first
-# waits for the editor to be loaded and its uploads to have gone quiet (it says so if that never
-# comes). The editor drops a file it cannot show without a word: a non-image prompts the hidden
-# "not an image" button, whose callback says so.
+# The editor reads its value from its canvas when an event asks for it, so Inpaint pressed while a
+# new photo was still on its way inpainted the photo before (seen in CI, where loading is slow;
+# waiting for the editor's own upload/input events and a quiet second was not enough: they also
+# fire for other changes, e.g. a relayout). So a photo given to the editor (its file input, or
+# dropped on it) becomes the expected one (its shape and a thumbnail), and Inpaint first waits
+# until the editor's canvas shows it (it says so if that never comes). The editor drops a file it
+# cannot show without a word: a non-image prompts the hidden "not an image" button, whose
+# callback says so.
 EDITOR_WATCH_JS = f"""() => {{
-  window.genstudioEditorUploads = {{ pending: 0, last: 0 }};
-  const fetchBefore = window.fetch;
-  window.fetch = (...args) => {{
-    const url = String(args[0] && args[0].url || args[0]);
-    if (!url.includes("/upload") && !url.includes("/component_server")) return fetchBefore(...args);
-    const uploads = window.genstudioEditorUploads;
-    uploads.pending += 1;
-    uploads.last = Date.now();
-    return fetchBefore(...args).finally(() => {{ uploads.pending -= 1; uploads.last = Date.now(); }});
+  const state = window.genstudioEditor = {{ expected: null }};
+  const look = async (file) => {{  // a photo's shape and an 8 x 8 thumbnail: enough to tell two photos apart
+    const bitmap = await createImageBitmap(file), canvas = new OffscreenCanvas(8, 8), context = canvas.getContext("2d");
+    context.drawImage(bitmap, 0, 0, 8, 8);
+    const seen = {{ aspect: bitmap.width / bitmap.height, thumbnail: context.getImageData(0, 0, 8, 8).data }};
+    bitmap.close();
+    return seen;
+  }};
+  const same = (a, b) => Math.abs(a.aspect - b.aspect) < 0.02
+    && a.thumbnail.reduce((sum, v, i) => sum + Math.abs(v - b.thumbnail[i]), 0) / a.thumbnail.length < 12;
+  // the expected photo is the background of the editor's canvas, as an event would read it
+  // (Gradio's ImageEditor puts itself at window.editor; its layer manager comes with the canvas)
+  const canvasShows = async (seen) => {{
+    const editor = window.editor;
+    if (!editor || !editor.layer_manager) return false;
+    const blobs = await editor.get_blobs();
+    return Boolean(blobs.background) && same(await look(blobs.background), seen);
+  }};
+  window.genstudioEditorSettled = async () => {{
+    const expected = state.expected;
+    if (window.genstudioEditorBusy) return false;
+    return !expected || expected.shown || Boolean(expected.seen && (expected.shown = await canvasShows(expected.seen)));
   }};
   window.genstudioLoadEditor = async (url, name) => {{
     window.genstudioEditorBusy = Date.now();
@@ -59,7 +73,6 @@ EDITOR_WATCH_JS = f"""() => {{
     if (!response.ok) {{ window.genstudioEditorBusy = false; throw new Error(`could not fetch ${{url}}: ${{response.status}}`); }}
     const blob = await response.blob();
     // the editor exists once its tab is shown, and drops a file given before its canvas is set up
-    // (Gradio's ImageEditor puts itself at window.editor; its layer manager comes with the canvas)
     let input = null;
     for (let i = 0; i < 200 && !((input = document.querySelector("#inpaint-editor input[type=file]")) && window.editor?.layer_manager); i++)
       await new Promise((r) => setTimeout(r, 50));
@@ -74,21 +87,31 @@ EDITOR_WATCH_JS = f"""() => {{
     const image = example && example.querySelector("img");
     if (image) window.genstudioLoadEditor(image.src, image.src.split("/").pop());
   }}, true);
+  const expect = (file) => {{  // a photo given to the editor by its file input or dropped on it
+    window.genstudioEditorBusy = false;  // it has reached the editor: now wait for the canvas to show it
+    if (!file.type.startsWith("image/")) {{
+      document.querySelector("#inpaint-not-an-image").click();
+      return;
+    }}
+    const expected = state.expected = {{ seen: null }};
+    look(file).then((seen) => {{ expected.seen = seen; }}, () => {{ if (state.expected === expected) state.expected = null; }});
+  }};
   document.addEventListener("change", (event) => {{
     const input = event.target;
-    if (input.type === "file" && input.closest("#inpaint-editor") && [...input.files].some((f) => !f.type.startsWith("image/")))
-      document.querySelector("#inpaint-not-an-image").click();
+    if (input.type === "file" && input.closest("#inpaint-editor") && input.files.length) expect(input.files[0]);
+  }}, true);
+  document.addEventListener("drop", (event) => {{
+    const files = event.dataTransfer && event.dataTransfer.files;
+    if (event.target.closest && event.target.closest("#inpaint-editor") && files && files.length) expect(files[0]);
   }}, true);
 }}"""
 LOAD_INCOMING_JS = "(image) => { if (image && image.url) window.genstudioLoadEditor(image.url, 'sent.png'); }"
-LOADED_JS = "() => { if (window.genstudioEditorBusy) window.genstudioEditorBusy = false; window.genstudioEditorLoaded = Date.now(); }"
 WAIT_JS = """async () => {
-  const start = Date.now(), uploads = window.genstudioEditorUploads || { pending: 0, last: 0 };
-  const settled = () => !window.genstudioEditorBusy && Date.now() - (window.genstudioEditorLoaded || 0) > 1000
-    && uploads.pending === 0 && Date.now() - uploads.last > 500;
-  while (!settled() && Date.now() - start < 20000) await new Promise((r) => setTimeout(r, 100));
-  const ready = !window.genstudioEditorBusy;
-  window.genstudioEditorBusy = false;
+  const start = Date.now();
+  let ready = false;
+  while (!(ready = await window.genstudioEditorSettled()) && Date.now() - start < 20000) await new Promise((r) => setTimeout(r, 200));
+  window.genstudioEditorBusy = false;  // said once; the next press goes on with what the editor holds
+  window.genstudioEditor.expected = null;
   return [ready, ""];
 }"""
 STILL_LOADING = "the photo is still loading into the editor: press Inpaint again in a moment"
@@ -222,8 +245,6 @@ def build(inpainters: list[str]) -> SimpleNamespace:
             incoming = gr.Image(type="numpy", format="png", label="sent from another tab")  # then loaded by LOAD_INCOMING_JS
         not_an_image_button = gr.Button("not an image", visible="hidden", elem_id="inpaint-not-an-image")
 
-    editor.upload(None, js=LOADED_JS)
-    editor.input(None, js=LOADED_JS)
     not_an_image_button.click(not_an_image, None, note, api_visibility="private")
     # first wait for the editor (and clear the last result's note), then inpaint what it shows
     go.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
