@@ -70,7 +70,15 @@ def report_on_failure(request, session):
 
 
 def _tab(page, name):
-    page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
+    tab = page.get_by_role("tab", name=name, exact=True).locator("visible=true").first
+    tab.click()
+    _is_open(tab)
+
+
+def _is_open(tab):
+    from playwright.sync_api import expect
+
+    expect(tab).to_have_attribute("aria-selected", "true")
 
 
 def _shot(page, name):
@@ -292,6 +300,7 @@ def test_flow_between_tabs(page, tmp_path):
     before = held.first.get_attribute("src") if held.count() else None
     page.get_by_role("button", name="Send to upscale").click()
     _src_changes(page, "#upscale-input", before)  # the grid arrived, no download needed
+    _is_open(page.get_by_role("tab", name="Upscale", exact=True).first)  # and the app moved there (then we go back)
     # ... losslessly: the image the Upscale tab holds is the Sample tab's grid (on white), not a lossy WebP copy
     import io as bytes_io
 
