@@ -193,9 +193,14 @@ def _paint_stroke(page):
 def _result_size(page, selector, before) -> tuple[int, int]:
     from PIL import Image
 
-    src = _src_changes(page, selector, before)
-    with urllib.request.urlopen(src) as response:
-        return Image.open(io.BytesIO(response.read())).size
+    return Image.open(io.BytesIO(_fetch(_src_changes(page, selector, before)))).size
+
+
+def _fetch(url) -> bytes:
+    """A file the page shows, over a new connection (a kept-alive one can be reset by the server
+    closing it just then: ECONNRESET in CI)."""
+    with urllib.request.urlopen(url) as response:
+        return response.read()
 
 
 def test_inpaint_processes_the_photo_the_editor_shows(page):
@@ -309,7 +314,7 @@ def test_flow_between_tabs(page, tmp_path):
     from genstudio.ui import common
     from genstudio.ui.tabs import sample
 
-    sent = page.request.get(held.first.get_attribute("src")).body()
+    sent = _fetch(held.first.get_attribute("src"))
     received = np.asarray(Image.open(bytes_io.BytesIO(sent)).convert("RGB")).astype(int)
     expected = common.as_rgb_png(sample.sample(model, seed, count, label, style, truncation, None, "white", 1, False)[1]).astype(int)
     assert received.shape == expected.shape and np.abs(received - expected).max() <= 1  # WebP: mean 1.6-2.7, max 19-26
@@ -392,7 +397,7 @@ def _decoded(page, selector) -> np.ndarray:
     from PIL import Image
 
     src = page.locator(f"{selector} img").first.get_attribute("src")
-    return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGBA"))
+    return np.asarray(Image.open(io.BytesIO(_fetch(src))).convert("RGBA"))
 
 
 def test_a_copied_link_remakes_the_result_in_a_fresh_page(page):
