@@ -54,12 +54,12 @@ EDITOR_WATCH_JS = f"""() => {{
   }};
   const same = (a, b) => Math.abs(a.aspect - b.aspect) < 0.02
     && a.thumbnail.reduce((sum, v, i) => sum + Math.abs(v - b.thumbnail[i]), 0) / a.thumbnail.length < 12;
+  // Gradio's ImageEditor puts itself at window.editor; its layer manager comes with the canvas
+  const canvasReady = () => Boolean(window.editor && window.editor.layer_manager);
   // the expected photo is the background of the editor's canvas, as an event would read it
-  // (Gradio's ImageEditor puts itself at window.editor; its layer manager comes with the canvas)
   const canvasShows = async (seen) => {{
-    const editor = window.editor;
-    if (!editor || !editor.layer_manager) return false;
-    const blobs = await editor.get_blobs();
+    if (!canvasReady()) return false;
+    const blobs = await window.editor.get_blobs();
     return Boolean(blobs.background) && same(await look(blobs.background), seen);
   }};
   window.genstudioEditorSettled = async () => {{
@@ -68,13 +68,13 @@ EDITOR_WATCH_JS = f"""() => {{
     return !expected || expected.shown || Boolean(expected.seen && (expected.shown = await canvasShows(expected.seen)));
   }};
   window.genstudioLoadEditor = async (url, name) => {{
-    window.genstudioEditorBusy = Date.now();
+    window.genstudioEditorBusy = true;
     const response = await fetch(url);
     if (!response.ok) {{ window.genstudioEditorBusy = false; throw new Error(`could not fetch ${{url}}: ${{response.status}}`); }}
     const blob = await response.blob();
     // the editor exists once its tab is shown, and drops a file given before its canvas is set up
     let input = null;
-    for (let i = 0; i < 200 && !((input = document.querySelector("#inpaint-editor input[type=file]")) && window.editor?.layer_manager); i++)
+    for (let i = 0; i < 200 && !((input = document.querySelector("#inpaint-editor input[type=file]")) && canvasReady()); i++)
       await new Promise((r) => setTimeout(r, 50));
     const files = new DataTransfer();
     files.items.add(new File([blob], name || "photo.png", {{ type: blob.type || "image/png" }}));
@@ -82,7 +82,7 @@ EDITOR_WATCH_JS = f"""() => {{
     input.dispatchEvent(new Event("change", {{ bubbles: true }}));
   }};
   document.addEventListener("click", (event) => {{
-    if (event.target.closest(".{common.LOADS_INPAINT_EDITOR}")) window.genstudioEditorBusy = Date.now();
+    if (event.target.closest(".{common.LOADS_INPAINT_EDITOR}")) window.genstudioEditorBusy = true;
     const example = event.target.closest("#inpaint-examples .gallery-item");
     const image = example && example.querySelector("img");
     if (image) window.genstudioLoadEditor(image.src, image.src.split("/").pop());
