@@ -232,13 +232,15 @@ EMOJI_VAE = ("vae", {"dataset": "emoji"}, {"arch": "styled_conv_vae", "latent_di
              {"batch_size": 4, "kl_warmup_steps": 2}, "conditional")
 
 
-@pytest.mark.parametrize("name", ["t-cgan", "t-vae", "t-clf", "t-sr", "t-inpaint", "t-inpaint-critic", "t-emoji-gan", "t-emoji-vae"])
+@pytest.mark.parametrize("name", ["t-cgan", "t-vae", "t-clf", "t-sr", "t-inpaint", "t-inpaint-critic", "t-inpaint-bf16",
+                                  "t-emoji-gan", "t-emoji-vae"])
 def test_resume_is_exact(name, tmp_path, folder_dataset, photo_folder):
     """N steps in one go and N/2 steps, stopped, then resumed to N end with identical weights."""
     families = _families(folder_dataset, photo_folder)
     family, data, model, train_cfg, task = families["t-inpaint"]
     families.update({"t-emoji-gan": EMOJI_GAN, "t-emoji-vae": EMOJI_VAE,
-                     "t-inpaint-critic": (family, data, model, {**train_cfg, "adversarial_weight": 0.1, "d_width": 4}, task)})
+                     "t-inpaint-critic": (family, data, model, {**train_cfg, "adversarial_weight": 0.1, "d_width": 4}, task),
+                     "t-inpaint-bf16": (family, data, {**model, "fourier_units": 1}, {**train_cfg, "precision": "bf16"}, task)})
     family, data, model, train_cfg, _ = families[name]
     cfg = _config(tmp_path, name, family, data, model, {"steps": 6, "log_every": 3, "sample_every": 3, **train_cfg})
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"

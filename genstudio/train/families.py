@@ -547,7 +547,8 @@ class InpaintFamily(Family):
 
     def step(self, batch):
         prefilled, mask, target = batch
-        out = self.modules["net"](prefilled, mask)
+        with self.autocast():
+            out = self.modules["net"](prefilled, mask).float()
         # only the hole is ever shown, so only the hole is scored
         hole_mean = lambda error: (error * mask).sum() / (mask.sum() * target.shape[1]).clamp(min=1)
         loss = hole_mean(torch.abs(out - target) if self.loss == "l1" else (out - target) ** 2)
