@@ -1,6 +1,9 @@
 """Retake the README's screenshots in headless Chromium (Debian's), from a running app.
 
     .venv/bin/python bench/screenshots.py
+
+Needs `apt-get install -y chromium fonts-noto-color-emoji` (without a colour emoji font the
+Random button's die is drawn as an empty box, which visitors' browsers never show).
 """
 from __future__ import annotations
 
