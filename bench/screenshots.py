@@ -56,8 +56,34 @@ def main() -> None:
         page.wait_for_timeout(1000)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot-history.png"))
+        inpaint_screenshot(page, tab)
         browser.close()
-    print("wrote assets/screenshot.png, screenshot-link.png, screenshot-conditional.png, screenshot-history.png")
+    print("wrote assets/screenshot.png, screenshot-link.png, screenshot-conditional.png, screenshot-history.png, "
+          "screenshot-inpaint.png")
+
+
+def inpaint_screenshot(page, tab) -> None:
+    """A brush stroke over the cat's eye and nose, filled by the default model."""
+    tab("Inpaint")
+    editor = page.locator("#inpaint-editor")
+    editor.locator("canvas").first.wait_for(state="visible")
+    editor.locator("input[type=file]").first.set_input_files(str(REPO / "assets" / "photos" / "chelsea.png"))
+    editor.get_by_text("select the draw tool to start").wait_for(state="hidden")
+    page.wait_for_timeout(1000)  # the editor's zoom-to-fit
+    box = editor.locator("canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.40, box["y"] + box["height"] * 0.42
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 16):
+        page.mouse.move(x + i * 8, y + i * 3)
+    page.mouse.up()
+    page.wait_for_timeout(500)  # the editor commits the stroke asynchronously
+    before = page.locator("#inpaint-output img").first.get_attribute("src")
+    page.click("#inpaint-go")
+    page.wait_for_function("s => document.querySelector('#inpaint-output img').src !== s", arg=before)
+    page.wait_for_timeout(1500)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(REPO / "assets" / "screenshot-inpaint.png"))
 
 
 if __name__ == "__main__":

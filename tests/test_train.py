@@ -67,7 +67,7 @@ def _families(folder: Path, photos: Path):
                    {"batch_size": 4, "d_width": 4, "ema": 0.9, "aux_class_weight": 1.0}, "conditional"),
         "t-sgan": ("gan", {"dataset": str(folder)}, {"arch": "clustered_dcgan_generator", "num_clusters": 3, **tiny_gen},
                    {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "d_norm": "batch"}, "sample"),
-        "t-vae": ("vae", {"dataset": str(folder)}, {"arch": "conv_vae", "latent_dim": 4, "width": 4},
+        "t-vae": ("vae", {"dataset": str(folder)}, {"arch": "conv_vae", "latent_dim": 4, "width": 4, "blocks": 1},
                   {"batch_size": 4, "kl_warmup_steps": 2}, "sample"),
         "t-clf": ("classifier", {"dataset": str(folder)}, {"arch": "small_cnn_classifier", "num_classes": 2, "width": 4},
                   {"batch_size": 4}, "classify"),

@@ -79,6 +79,8 @@ class ConvVAE(nn.Module):
         width: channels after the first conv (the second has 2x).
         channels: image channels.
         image_size: side of the square image; divisible by 4.
+        blocks: extra 3x3 convs at each resolution of the encoder and of the decoder (depth
+            where the pixels are, for sharper reconstructions; 0 = the original net).
         prior_layers: coupling layers of the flow prior (0 = the Gaussian fit alone).
         prior_hidden: width of each coupling layer's MLP.
     """
@@ -87,19 +89,23 @@ class ConvVAE(nn.Module):
     added_parts = ("prior_layers", "prior_hidden")  # a later stage may add these to an earlier stage's weights
 
     def __init__(self, latent_dim: int = 32, width: int = 32, channels: int = 1, image_size: int = 28,
-                 prior_layers: int = 0, prior_hidden: int = 128):
+                 blocks: int = 0, prior_layers: int = 0, prior_hidden: int = 128):
         super().__init__()
         self.latent_dim, self.num_classes, self.base = latent_dim, 0, image_size // 4
         flat = 2 * width * self.base**2
+
+        def convs(c: int) -> list[nn.Module]:
+            return [m for _ in range(blocks) for m in (nn.Conv2d(c, c, 3, 1, 1), nn.SiLU())]
+
         self.encoder = nn.Sequential(
-            nn.Conv2d(channels, width, 4, 2, 1), nn.SiLU(),
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.SiLU(),
+            nn.Conv2d(channels, width, 4, 2, 1), nn.SiLU(), *convs(width),
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.SiLU(), *convs(2 * width),
             nn.Flatten(), nn.Linear(flat, 256), nn.SiLU(), nn.Linear(256, 2 * latent_dim),
         )
         self.decoder_fc = nn.Sequential(nn.Linear(latent_dim, 256), nn.SiLU(), nn.Linear(256, flat), nn.SiLU())
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.SiLU(),
-            nn.ConvTranspose2d(width, channels, 4, 2, 1),
+            *convs(2 * width), nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.SiLU(),
+            *convs(width), nn.ConvTranspose2d(width, channels, 4, 2, 1),
         )
         self.width = width
         # running moments of the aggregate posterior; N(0, I) until training updates them
