@@ -444,6 +444,22 @@ def test_balanced_batches_draw_every_label_equally_often(tmp_path):
     assert (counts[True] - 1 / 9).abs().max() < 0.05
 
 
+def test_mirror_flips_about_half_of_each_batch_left_right(tmp_path, folder_dataset, photo_folder):
+    from genstudio.train.config import load_config
+    from genstudio.train.families import make_family
+
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-cgan"]
+    batches = {}
+    for mirror in (False, True):
+        cfg = load_config(_config(tmp_path, "t-mirror", family, data, model, {**train_cfg, "batch_size": 400, "mirror": mirror}))
+        batches[mirror] = next(make_family(cfg, torch.device("cpu")).batches())
+    (plain, plain_labels), (mirrored, labels) = batches[False], batches[True]
+    assert torch.equal(plain_labels[0], labels[0])  # the same draw of images, some of them flipped
+    same, flipped = (mirrored == plain).flatten(1).all(1), (mirrored == plain.flip(-1)).flatten(1).all(1)
+    asymmetric = ~(plain == plain.flip(-1)).flatten(1).all(1)  # the bars are their own mirror images
+    assert bool((same | flipped).all()) and 0.4 < float(flipped[asymmetric].float().mean()) < 0.6
+
+
 def test_interpolation_blends_two_stages_weights(tmp_path, folder_dataset, photo_folder):
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-inpaint"]
     for name, seed in (("a", 0), ("b", 1)):

@@ -61,6 +61,7 @@ class TrainConfig:
     aux_class_weight: float = 0.0  # AC-GAN term beside the projection (0 = projection only)
     balanced: bool = False  # draw every label equally often (rare categories get as many steps as common ones)
     diffaugment: str = ""  # comma-separated DiffAugment policy: color, translation, cutout
+    mirror: bool = False  # flip half the training images left-right (twice the views of a small set)
     # VAE
     beta: float = 1.0
     kl_warmup_steps: int = 0

@@ -105,7 +105,11 @@ class _LabelledImages(Family):
                 idx = torch.multinomial(weights, self.batch_size, replacement=True, generator=self.rng)
             idx = idx.to(self.device)
             conds = (self.labels[idx], self.styles[idx]) if self.styles is not None else (self.labels[idx],)
-            yield self.images[idx].float() / 255, conds
+            images = self.images[idx].float() / 255
+            if self.t.mirror:
+                flip = (torch.rand(len(idx), generator=self.rng) < 0.5).to(self.device)
+                images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+            yield images, conds
 
     def base_card(self, task: str) -> dict[str, Any]:
         return Card(task=task, dataset=self.data_cfg.dataset,
