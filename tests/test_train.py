@@ -460,6 +460,25 @@ def test_mirror_flips_about_half_of_each_batch_left_right(tmp_path, folder_datas
     assert bool((same | flipped).all()) and 0.4 < float(flipped[asymmetric].float().mean()) < 0.6
 
 
+def test_the_generator_alone_can_weigh_the_auxiliary_term_more(tmp_path, folder_dataset, photo_folder):
+    """g_aux_class_weight changes G's loss by exactly the extra weight on its auxiliary term
+    and leaves D's step as it was."""
+    from genstudio.train.config import load_config
+    from genstudio.train.families import make_family
+
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-cgan"]
+    losses = {}
+    for g_weight in (None, 4.0):
+        extra = {} if g_weight is None else {"g_aux_class_weight": g_weight}
+        cfg = load_config(_config(tmp_path, "t-gaux", family, data, model, {**train_cfg, **extra}))
+        torch.manual_seed(0)
+        fam = make_family(cfg, torch.device("cpu"))
+        losses[g_weight] = fam.step(next(fam.batches()))
+    plain, heavy = losses[None], losses[4.0]
+    assert heavy["loss_d"] == plain["loss_d"] and heavy["aux_g"] == pytest.approx(plain["aux_g"], rel=1e-5)
+    assert heavy["loss_g"] - plain["loss_g"] == pytest.approx(3.0 * plain["aux_g"], rel=1e-4)
+
+
 def test_interpolation_blends_two_stages_weights(tmp_path, folder_dataset, photo_folder):
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-inpaint"]
     for name, seed in (("a", 0), ("b", 1)):

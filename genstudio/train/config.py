@@ -59,6 +59,7 @@ class TrainConfig:
     d_width: int = 32
     d_norm: str = ""  # "batch": DCGAN's discriminator; "spectral": SNGAN's (styled models: DCGAN's, spectral-normed); "" = batch for styled models, else spectral
     aux_class_weight: float = 0.0  # AC-GAN term beside the projection (0 = projection only)
+    g_aux_class_weight: float | None = None  # the generator's weight on that term (None = aux_class_weight)
     balanced: bool = False  # draw every label equally often (rare categories get as many steps as common ones)
     diffaugment: str = ""  # comma-separated DiffAugment policy: color, translation, cutout
     mirror: bool = False  # flip half the training images left-right (twice the views of a small set)

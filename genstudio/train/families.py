@@ -159,6 +159,8 @@ class GANFamily(_LabelledImages):
 
         g = registry.build(self.arch, self.model_cfg).to(self.device)
         self.aux_weight = self.t.aux_class_weight
+        # a heavier term for G alone pushes samples to read as their label without teaching D anything new
+        self.g_aux_weight = self.aux_weight if self.t.g_aux_class_weight is None else self.t.g_aux_class_weight
         self.loss = self.t.loss or "hinge"
         if self.loss not in ("hinge", "bce"):
             raise UserError(f"train.loss must be 'hinge' or 'bce', got {self.loss!r}")
@@ -244,7 +246,7 @@ class GANFamily(_LabelledImages):
         loss_g = self._g_loss(scores.float())
         if logits is not None:
             aux_g = self._aux_loss(logits.float(), cond)
-            loss_g = loss_g + self.aux_weight * aux_g
+            loss_g = loss_g + self.g_aux_weight * aux_g
             losses["aux_g"] = aux_g.item()
         self.optimizers["g"].zero_grad(set_to_none=True)
         loss_g.backward()
