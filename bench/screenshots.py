@@ -16,6 +16,12 @@ sys.path.insert(0, str(REPO / "tests"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+def wait_for_link(page, elem_id: str) -> None:
+    """Until the result's link box holds its link (it is filled after the images)."""
+    page.wait_for_function("id => { const e = document.querySelector(`#${id} textarea, #${id} input`);"
+                           " return e && e.value.startsWith('http') }", arg=elem_id)
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -33,8 +39,7 @@ def main() -> None:
         page.wait_for_timeout(1500)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot.png"))
-        page.wait_for_function("() => { const e = document.querySelector('#sample-link textarea, #sample-link input');"
-                               " return e && e.value.startsWith('http') }")
+        wait_for_link(page, "sample-link")
         page.locator("#sample-link").screenshot(path=str(REPO / "assets" / "screenshot-link.png"))
         tab = lambda name: page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
         tab("Label-conditioned")
@@ -42,6 +47,7 @@ def main() -> None:
         page.get_by_role("spinbutton", name="number input for Images (per row in 'all classes' / 'all styles')").fill("6")
         page.click("#conditional-go")
         page.locator("#conditional-output img").first.wait_for(state="visible")
+        wait_for_link(page, "conditional-link")
         page.wait_for_timeout(1500)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot-conditional.png"))
