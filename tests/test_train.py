@@ -477,6 +477,9 @@ def test_the_generator_alone_can_weigh_the_auxiliary_term_more(tmp_path, folder_
     plain, heavy = losses[None], losses[4.0]
     assert heavy["loss_d"] == plain["loss_d"] and heavy["aux_g"] == pytest.approx(plain["aux_g"], rel=1e-5)
     assert heavy["loss_g"] - plain["loss_g"] == pytest.approx(3.0 * plain["aux_g"], rel=1e-4)
+    no_head = load_config(_config(tmp_path, "t-gaux", family, data, model, {**train_cfg, "aux_class_weight": 0.0, "g_aux_class_weight": 3.0}))
+    with pytest.raises(UserError, match="aux_class_weight > 0"):
+        make_family(no_head, torch.device("cpu"))
 
 
 def test_interpolation_blends_two_stages_weights(tmp_path, folder_dataset, photo_folder):

@@ -161,6 +161,8 @@ class GANFamily(_LabelledImages):
         self.aux_weight = self.t.aux_class_weight
         # a heavier term for G alone pushes samples to read as their label without teaching D anything new
         self.g_aux_weight = self.aux_weight if self.t.g_aux_class_weight is None else self.t.g_aux_class_weight
+        if self.t.g_aux_class_weight is not None and not self.aux_weight:
+            raise UserError("train.g_aux_class_weight needs train.aux_class_weight > 0 (the discriminator's auxiliary head it is judged by)")
         self.loss = self.t.loss or "hinge"
         if self.loss not in ("hinge", "bce"):
             raise UserError(f"train.loss must be 'hinge' or 'bce', got {self.loss!r}")
