@@ -16,10 +16,15 @@ sys.path.insert(0, str(REPO / "tests"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def wait_for_link(page, elem_id: str) -> None:
-    """Until the result's link box holds its link (it is filled after the images)."""
-    page.wait_for_function("id => { const e = document.querySelector(`#${id} textarea, #${id} input`);"
-                           " return e && e.value.startsWith('http') }", arg=elem_id)
+def link_of(page, elem_id: str) -> str:
+    return page.evaluate("id => { const e = document.querySelector(`#${id} textarea, #${id} input`); return e ? e.value : '' }", elem_id)
+
+
+def wait_for_link(page, elem_id: str, before: str = "") -> None:
+    """Until the result's link box holds the new result's link (it is filled after the images;
+    a tab opens with a result of its own, so the box may hold that one's link until then)."""
+    page.wait_for_function("([id, before]) => { const e = document.querySelector(`#${id} textarea, #${id} input`);"
+                           " return e && e.value.startsWith('http') && e.value !== before }", arg=[elem_id, before])
 
 
 def main() -> None:
@@ -34,20 +39,22 @@ def main() -> None:
         page.goto(server.url)
         page.wait_for_selector("#sample-go")
         page.get_by_role("slider", name="Number of images").first.fill("24")
+        opening_link = link_of(page, "sample-link")
         page.click("#sample-go")
         page.locator("#sample-output img").first.wait_for(state="visible")
         page.wait_for_timeout(1500)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot.png"))
-        wait_for_link(page, "sample-link")
+        wait_for_link(page, "sample-link", opening_link)
         page.locator("#sample-link").screenshot(path=str(REPO / "assets" / "screenshot-link.png"))
         tab = lambda name: page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
         tab("Label-conditioned")
         page.get_by_role("radio", name="all styles").check()
         page.get_by_role("spinbutton", name="number input for Images (per row in 'all classes' / 'all styles')").fill("6")
+        opening_link = link_of(page, "conditional-link")
         page.click("#conditional-go")
         page.locator("#conditional-output img").first.wait_for(state="visible")
-        wait_for_link(page, "conditional-link")
+        wait_for_link(page, "conditional-link", opening_link)
         page.wait_for_timeout(1500)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(REPO / "assets" / "screenshot-conditional.png"))

@@ -482,6 +482,59 @@ def test_the_generator_alone_can_weigh_the_auxiliary_term_more(tmp_path, folder_
         make_family(no_head, torch.device("cpu"))
 
 
+def test_a_teacher_adds_its_l1_distance_to_the_generators_loss_alone(tmp_path, folder_dataset, photo_folder):
+    """Distillation: G's loss gains distill_weight x the L1 distance to the teacher's image for
+    the same z and labels; D's step is untouched; the card names the teacher."""
+    from genstudio.train.config import load_config
+    from genstudio.train.families import make_family
+
+    family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-cgan"]
+    teacher_dir = tmp_path / "teacher"
+    train(_config(tmp_path, "t-teacher", family, data, model, {**train_cfg, "steps": 2, "seed": 3}), run_dir=teacher_dir)
+    losses = {}
+    for teacher in (None, teacher_dir):
+        extra = {} if teacher is None else {"teacher": str(teacher), "distill_weight": 2.0}
+        cfg = load_config(_config(tmp_path, "t-student", family, data, model, {**train_cfg, **extra}))
+        torch.manual_seed(0)
+        fam = make_family(cfg, torch.device("cpu"))
+        losses[teacher] = fam.step(next(fam.batches()))
+    plain, taught = losses[None], losses[teacher_dir]
+    assert taught["loss_d"] == plain["loss_d"] and taught["distill_l1"] > 0
+    assert taught["loss_g"] - plain["loss_g"] == pytest.approx(2.0 * taught["distill_l1"], rel=1e-4)
+    assert fam.card()["provenance"]["teacher"]["model"] == "t-teacher"
+    for bad in ({"teacher": str(teacher_dir)}, {"distill_weight": 1.0}):
+        with pytest.raises(UserError, match="go together"):
+            make_family(load_config(_config(tmp_path, "t-student", family, data, model, {**train_cfg, **bad})), torch.device("cpu"))
+    # the student's critic may start as the teacher run's discriminator
+    warm = make_family(load_config(_config(tmp_path, "t-student", family, data, model, {**train_cfg, "init_discriminator": str(teacher_dir)})), torch.device("cpu"))
+    saved = torch.load(teacher_dir / "state.pt", weights_only=True)["modules"]["d"]
+    assert all(torch.equal(v, saved[k]) for k, v in warm.modules["d"].state_dict().items())
+    with pytest.raises(UserError, match="state.pt"):
+        make_family(load_config(_config(tmp_path, "t-student", family, data, model, {**train_cfg, "init_discriminator": str(tmp_path)})), torch.device("cpu"))
+
+
+def test_a_narrower_styled_generator_starts_as_the_wider_one_cut_to_its_most_used_channels():
+    """adapt_from keeps, at each level, the channels the next layer leans on: when the dropped
+    ones are unused (zero outgoing weights), the narrower net makes exactly the wider one's images."""
+    from genstudio.models.gan import StyledGenerator
+
+    wide_kwargs = {"latent_dim": 8, "width": 8, "num_classes": 3, "num_styles": 2, "channels": 4, "image_size": 16}
+    torch.manual_seed(0)
+    wide, narrow = StyledGenerator(**wide_kwargs), StyledGenerator(**{**wide_kwargs, "width": 6})
+    assert [n.bn.num_features for n in wide.norms] == [32, 16, 8] and [n.bn.num_features for n in narrow.norms] == [24, 12, 6]
+    with torch.no_grad():
+        for layer, unused in ((wide.convs[0], [1, 5, 9, 11, 17, 20, 26, 30]), (wide.convs[1], [0, 3, 7, 12]), (wide.out, [2, 6])):
+            layer.weight[:, unused] = 0
+        for norm in wide.norms:  # trained-looking statistics and conditional gains
+            norm.bn.running_mean.uniform_(-1, 1), norm.bn.running_var.uniform_(0.5, 2)
+            norm.gain.weight.normal_(0, 0.3), norm.bias.weight.normal_(0, 0.3)
+    narrow.load_state_dict(narrow.adapt_from("styled_dcgan_generator", wide_kwargs, wide.state_dict()))
+    z, labels, styles = torch.randn(5, 8), torch.tensor([0, 1, 2, 0, 1]), torch.tensor([0, 1, 0, 1, 0])
+    assert torch.allclose(narrow.eval()(z, labels, styles), wide.eval()(z, labels, styles), atol=1e-6)
+    assert narrow.adapt_from("styled_dcgan_generator", {**wide_kwargs, "num_classes": 4}, wide.state_dict()) is None
+    assert StyledGenerator(**{**wide_kwargs, "width": 10}).adapt_from("styled_dcgan_generator", wide_kwargs, wide.state_dict()) is None
+
+
 def test_interpolation_blends_two_stages_weights(tmp_path, folder_dataset, photo_folder):
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-inpaint"]
     for name, seed in (("a", 0), ("b", 1)):

@@ -166,6 +166,8 @@ class StyledGenerator(nn.Module):
             raise UserError("image_size must be a power of two >= 8")
         self.latent_dim, self.num_classes, self.num_styles = latent_dim, num_classes, num_styles
         self.condition_classes = num_classes  # the labels the network sees (a subclass may ask for coarser ones)
+        self.width, self.shape = width, dict(latent_dim=latent_dim, num_classes=num_classes, num_styles=num_styles,
+                                             channels=channels, image_size=image_size)
         conditions = num_classes + num_styles
         widths = [width * min(8, 2 ** (levels - i)) for i in range(levels + 1)]  # 4x4 ... output
         self.fc = nn.Linear(latent_dim + conditions, widths[0] * 16)
@@ -186,6 +188,32 @@ class StyledGenerator(nn.Module):
     def generate(self, z: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1]; the interface every generative family shares."""
         return (self.forward(z, labels, styles) + 1) / 2
+
+    def adapt_from(self, arch: str, kwargs: dict, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor] | None:
+        """A wider StyledGenerator's weights cut down to this width (a student's start for
+        distillation): at each level the channels the next layer leans on most are kept, by
+        the L1 norm of their outgoing weights times their mean conditional gain."""
+        if (arch != "styled_dcgan_generator" or {k: kwargs.get(k) for k in self.shape} != self.shape
+                or kwargs.get("width", 0) < self.width):
+            return None
+        levels, adapted = len(self.convs), dict(state)
+        outgoing = [state[f"convs.{i}.weight"] for i in range(levels)] + [state["out.weight"]]
+        keep = []
+        for i, norm in enumerate(self.norms):
+            gain = (1 + state[f"norms.{i}.gain.weight"]).abs().mean(1)
+            importance = outgoing[i].abs().sum((0, 2, 3)) * gain
+            keep.append(importance.topk(norm.bn.num_features).indices.sort().values)
+        cells = (keep[0][:, None] * 16 + torch.arange(16)).flatten()  # fc's rows are (channel, 4x4 cell)
+        adapted["fc.weight"], adapted["fc.bias"] = state["fc.weight"][cells], state["fc.bias"][cells]
+        for i, kept in enumerate(keep):
+            for key in ("bn.running_mean", "bn.running_var", "gain.weight", "bias.weight"):
+                adapted[f"norms.{i}.{key}"] = state[f"norms.{i}.{key}"][kept]
+            prefix = f"convs.{i}" if i < levels else "out"
+            weight = state[f"{prefix}.weight"][:, kept]
+            adapted[f"{prefix}.weight"] = weight[keep[i + 1]] if i < levels else weight
+            if i < levels:
+                adapted[f"{prefix}.bias"] = state[f"{prefix}.bias"][keep[i + 1]]
+        return adapted
 
 
 @register("subcategory_styled_dcgan_generator")

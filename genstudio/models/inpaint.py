@@ -74,6 +74,9 @@ class RefineUNet(nn.Module):
     multiple = 4  # H and W must be divisible by this
     memory_format = torch.channels_last  # oneDNN's convolutions run ~1.5x faster in it on a CPU; tensor cores like it too
     added_parts = ("fourier_units",)  # a later stage may add these to an earlier stage's weights
+    # run in bfloat16 on a CPU that has it: inpaint-photo's unseen-photo gains held to 0.001 dB (+1.555 / +1.677 /
+    # +1.599 over Telea, float32 +1.555 / +1.676 / +1.599) and its 512-px net time fell 0.39 -> 0.25 s (AVX512-BF16)
+    cpu_bfloat16 = True
 
     def __init__(self, channels: int = 3, width: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8), fourier_units: int = 0):
         super().__init__()

@@ -73,7 +73,7 @@ def _learned(image: np.ndarray, mask: np.ndarray, model: LoadedModel, flips: int
     x = torch.from_numpy(pad(prefilled)).permute(2, 0, 1)[None].float().div(255).to(model.device)
     m = torch.from_numpy(pad(mask)).float()[None, None].to(model.device)
     dims = _FLIP_DIMS[:flips]
-    with autocast(model.device):
+    with autocast(model.device, cpu_bfloat16=getattr(model.net, "cpu_bfloat16", False)):
         y = model.net(torch.cat([x.flip(d) for d in dims]), torch.cat([m.flip(d) for d in dims])).float()
     y = torch.stack([part.flip(d) for part, d in zip(y[:, None], dims)]).mean(0)
     out = (y.clamp(0, 1) * 255).round().byte()[0].permute(1, 2, 0).cpu().numpy()

@@ -63,6 +63,9 @@ class TrainConfig:
     balanced: bool = False  # draw every label equally often (rare categories get as many steps as common ones)
     diffaugment: str = ""  # comma-separated DiffAugment policy: color, translation, cutout
     mirror: bool = False  # flip half the training images left-right (twice the views of a small set)
+    teacher: str = ""  # a trained generator (run, shelf model, file; NAME#PART) the generator learns to match, z for z
+    distill_weight: float = 0.0  # weight of the L1 distance to the teacher's image beside the adversarial loss
+    init_discriminator: str = ""  # a GAN run directory whose discriminator this run's starts from (its state.pt)
     # VAE
     beta: float = 1.0
     kl_warmup_steps: int = 0

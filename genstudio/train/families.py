@@ -182,6 +182,13 @@ class GANFamily(_LabelledImages):
                                    self.image_size, self.d_norm, auxiliary_classifier=self.aux_weight > 0)
         else:  # SNGAN's discriminator (spectral norm throughout)
             d = Discriminator(self.t.d_width, d_classes, self.channels, auxiliary_classifier=self.aux_weight > 0)
+        if self.t.init_discriminator:  # a warm critic for a generator that starts near its teacher
+            from genstudio.train.stages import run_module
+
+            try:
+                d.load_state_dict(run_module(self.t.init_discriminator, "d"))
+            except RuntimeError as err:
+                raise UserError(f"train.init_discriminator {self.t.init_discriminator!r}: its discriminator does not fit this one ({err})") from err
         d = d.to(self.device)
         self.modules = {"g": g, "d": d}
         self.optimizers = {"g": self._adam(g, self.t.lr, (0.0, 0.9)), "d": self._adam(d, self.t.d_lr, (0.0, 0.9))}
@@ -193,6 +200,23 @@ class GANFamily(_LabelledImages):
             g.cluster_shares.copy_(torch.bincount(clusters, minlength=g.num_clusters).float() / len(clusters))
         self.conditional = g.num_classes > 0 and not self.clustered
         self.preview_z = torch.randn(100, g.latent_dim, generator=torch.Generator().manual_seed(0)).to(self.device)
+        self.teacher, self.teacher_record = self._read_teacher(g)
+
+    def _read_teacher(self, g) -> tuple[torch.nn.Module | None, dict | None]:
+        """The trained generator this one learns to match image for image (distillation into a
+        smaller, faster network: Aguinaldo et al., 2019), frozen and in eval mode as it samples."""
+        if bool(self.t.teacher) != (self.t.distill_weight > 0):
+            raise UserError("train.teacher and train.distill_weight > 0 go together (the L1 term needs a teacher and a weight)")
+        if not self.t.teacher:
+            return None, None
+        from genstudio.train.stages import read_part
+
+        _, teacher, record = read_part(self.t.teacher)
+        teacher = getattr(teacher, "generator", teacher)  # a cascade teaches with its low-resolution generator
+        mine = lambda net: (net.latent_dim, net.num_classes, getattr(net, "num_styles", 0))
+        if mine(teacher) != mine(g):
+            raise UserError(f"train.teacher {self.t.teacher!r}: its latent size, classes and styles {mine(teacher)} differ from this generator's {mine(g)}")
+        return teacher.to(self.device).eval().requires_grad_(False), record
 
     def batches(self):
         for images, conds in super().batches():
@@ -244,12 +268,19 @@ class GANFamily(_LabelledImages):
 
         plain_d = unwrap(d).requires_grad_(False)  # G's step needs no D gradients (nor their all-reduce)
         with self.autocast():
-            scores, logits = plain_d(self._aug(g(z, *cond)), *cond)
+            fake_for_g = g(z, *cond)
+            scores, logits = plain_d(self._aug(fake_for_g), *cond)
         loss_g = self._g_loss(scores.float())
         if logits is not None:
             aux_g = self._aux_loss(logits.float(), cond)
             loss_g = loss_g + self.g_aux_weight * aux_g
             losses["aux_g"] = aux_g.item()
+        if self.teacher is not None:
+            with torch.no_grad(), self.autocast():
+                target = self.teacher(z, *cond)
+            distill = F.l1_loss(fake_for_g.float(), target.float())
+            loss_g = loss_g + self.t.distill_weight * distill
+            losses["distill_l1"] = distill.item()
         self.optimizers["g"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["g"].step()
@@ -273,6 +304,8 @@ class GANFamily(_LabelledImages):
         card = self.base_card("conditional" if self.conditional else "sample")
         if self.num_styles:
             card.update(styles=self.style_names, credits=data.EMOJI_CREDITS)
+        if self.teacher_record:
+            card["provenance"] = {"teacher": self.teacher_record}  # the loop adds the rest of the provenance
         return card
 
 

@@ -202,6 +202,7 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         rows = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
         card = family.card()
         card["provenance"] = {
+            **card.get("provenance", {}),  # what the family records of its own sources (a distillation's teacher)
             "config": cfg.as_dict(),
             "steps": step,
             "wall_time_minutes": round(seconds / 60, 2),

@@ -76,6 +76,17 @@ def read_stage(reference: str) -> tuple[registry.ModelInfo, registry.LoadedModel
     return info, registry.load(source, device="cpu")
 
 
+def run_module(run_dir: str, key: str) -> dict[str, torch.Tensor]:
+    """The weights of a run's training-only module (a GAN's discriminator, `d`), from its state.pt."""
+    state_path = Path(run_dir) / "state.pt"
+    if not state_path.is_file():
+        raise UserError(f"{run_dir!r}: no run directory with a state.pt (a run's training state) there")
+    modules = torch.load(state_path, map_location="cpu", weights_only=True)["modules"]
+    if key not in modules:
+        raise UserError(f"{run_dir!r}: its run has no {key!r} (it has {', '.join(modules)})")
+    return modules[key]
+
+
 def read_part(reference: str) -> tuple[tuple[str, dict], torch.nn.Module, dict[str, Any]]:
     """((arch, kwargs), network, stage record) of a run, shelf model or checkpoint file, or of
     one part of a composite, `REFERENCE#PART` (e.g. `emoji-gan#upscaler`: a second cascade
