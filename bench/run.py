@@ -1,6 +1,8 @@
 """Per-task timings and quality figures for every registered model, as one table.
 
     .venv/bin/python bench/run.py            # prints the table and writes bench/results.md
+    .venv/bin/python bench/run.py emoji-gan  # only these models: prints their rows, writes nothing
+    ONEDNN_MAX_CPU_ISA=AVX2 .venv/bin/python bench/run.py emoji-gan   # as on a CPU without AVX-512 (nor bf16)
 
 Speed goals (issues) are checked here, not in timed tests: 64-image grid <= 100 ms of
 model time; x4 of 256x256 <= 1 s; 512x512 inpaint with a 20% mask <= 0.5 s; a
@@ -46,18 +48,24 @@ def main() -> None:
     import torch
 
     from genstudio import registry
+    from genstudio.devices import has_fast_bfloat16
     from genstudio.masks import random_mask
     from genstudio.tasks import generate, inpaint, upscale, walk
     from genstudio.ui.tabs import sample as sample_tab
 
+    only = sys.argv[1:]
+    unknown = set(only) - {info.name for info in registry.list_models()}
+    if unknown:
+        sys.exit(f"no such model: {', '.join(sorted(unknown))}")
     rows: list[tuple[str, str, str, str]] = []  # model, measure, value, goal
     sys.path.insert(0, str(REPO / "tests"))
     from app_server import AppServer
 
-    with AppServer() as server:
-        rows.append(("app", "cold start: process start to serving (no model loaded)", f"{server.startup_seconds:.1f} s", "<= 10 s"))
+    if not only:
+        with AppServer() as server:
+            rows.append(("app", "cold start: process start to serving (no model loaded)", f"{server.startup_seconds:.1f} s", "<= 10 s"))
     rng = np.random.default_rng(0)
-    for info in registry.list_models():
+    for info in [i for i in registry.list_models() if not only or i.name in only]:
         model = registry.load(info.name)
         m = info.card.get("metrics", {})
         if info.task in ("sample", "conditional"):
@@ -124,10 +132,15 @@ def main() -> None:
         mask = random_mask(512, 512, np.random.default_rng(3), (0.19, 0.21))
         rows.append((method, f"512x512, {mask.mean():.0%} mask", f"{timed(lambda: inpaint.inpaint(img, mask, method), 3):.3f} s", ""))
 
+    device = registry.load(registry.list_models()[0].name).device
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
     header = (f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads, device {registry.load(registry.list_models()[0].name).device}.\n\n")
+              f"{torch.get_num_threads()} threads, device {device}, native bfloat16: {'yes' if has_fast_bfloat16(device) else 'no'}"
+              + (f", oneDNN limited to {isa}" if isa else "") + ".\n\n")
     table = "| model | measure | value | goal |\n|---|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
     print(header + table)
+    if only:
+        return
     (REPO / "bench" / "results.md").write_text("# Benchmarks\n\n`.venv/bin/python bench/run.py`\n\n" + header + table + "\n")
 
 

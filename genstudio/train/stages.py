@@ -35,8 +35,9 @@ def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
         record["last_log"] = before["curve"][-1]  # its losses and, at its last step, its validation figure
     if info.card.get("metrics"):
         record["metrics"] = info.card["metrics"]
-    if before.get("init_from"):
-        record["init_from"] = before["init_from"]
+    for source in ("init_from", "teacher"):  # where it started, and what it was distilled from
+        if before.get(source):
+            record[source] = before[source]
     if info.card.get("stages"):  # a curriculum's result or a blend: the stages it was made from
         record["stages"] = info.card["stages"]
     return record
