@@ -150,7 +150,8 @@ def link_box(elem_id: str) -> gr.Textbox:
 def keep_link(output, box: gr.Textbox) -> None:
     """Whatever puts a result into `output` (a click, an example, the opening, a link), its
     link follows into `box`."""
-    output.change(query_of, output, box, api_visibility="private").then(None, box, box, js=ABSOLUTE_JS)
+    output.change(query_of, output, box, api_visibility="private", show_progress="hidden").then(
+        None, box, box, js=ABSOLUTE_JS, show_progress="hidden")
 
 
 def query_task(request: gr.Request | None) -> str | None:
