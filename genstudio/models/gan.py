@@ -208,11 +208,10 @@ class StyledGenerator(nn.Module):
         for i, kept in enumerate(keep):
             for key in ("bn.running_mean", "bn.running_var", "gain.weight", "bias.weight"):
                 adapted[f"norms.{i}.{key}"] = state[f"norms.{i}.{key}"][kept]
-            prefix = f"convs.{i}" if i < levels else "out"
-            weight = state[f"{prefix}.weight"][:, kept]
-            adapted[f"{prefix}.weight"] = weight[keep[i + 1]] if i < levels else weight
-            if i < levels:
-                adapted[f"{prefix}.bias"] = state[f"{prefix}.bias"][keep[i + 1]]
+        for i in range(levels):  # conv i maps level i's kept channels to level i + 1's
+            adapted[f"convs.{i}.weight"] = state[f"convs.{i}.weight"][keep[i + 1]][:, keep[i]]
+            adapted[f"convs.{i}.bias"] = state[f"convs.{i}.bias"][keep[i + 1]]
+        adapted["out.weight"] = state["out.weight"][:, keep[-1]]
         return adapted
 
 
