@@ -557,3 +557,21 @@ def test_interpolation_blends_two_stages_weights(tmp_path, folder_dataset, photo
     write(0.5, (tmp_path / "a", tmp_path / "wide"))
     with pytest.raises(UserError, match="both be the"):
         train(cfg, run_dir=tmp_path / "bad2")
+
+
+def test_zoomed_crops_are_the_photo_scaled_by_a_factor_from_the_range():
+    """train.zoom: a crop of a photo scaled up is smoother than a crop at its own scale (the look of a
+    higher-resolution photo); unzoomed crops keep the photo's own texture."""
+    from genstudio.train.families import random_crop
+
+    rng = np.random.default_rng(0)
+    noise = np.random.default_rng(1).integers(0, 256, (200, 200, 3), dtype=np.uint8)  # pixel-scale texture
+    as_is = random_crop([noise], 64, rng)
+    assert as_is.shape == (64, 64, 3)
+    roughness = lambda crop: np.abs(np.diff(crop.astype(float), axis=1)).mean()
+    zoomed = [random_crop([noise], 64, rng, (2.0, 3.0)) for _ in range(8)]
+    assert all(z.shape == (64, 64, 3) for z in zoomed)
+    assert abs(roughness(as_is) / roughness(noise) - 1) < 0.1
+    assert max(map(roughness, zoomed)) < 0.6 * roughness(as_is)
+    with pytest.raises(UserError, match="zoom"):  # no photo is large enough for a crop zoomed out this far
+        random_crop([noise], 64, rng, (0.1, 0.2))

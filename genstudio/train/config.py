@@ -79,6 +79,7 @@ class TrainConfig:
     # inpainting
     crop: int = 128
     coverage: list[float] = field(default_factory=lambda: [0.05, 0.40])
+    zoom: list[float] = field(default_factory=lambda: [1.0, 1.0])  # photo crops scaled by a factor drawn from this range
     adversarial_weight: float = 0.0  # > 0: a PatchGAN critic's hinge loss beside the pixel loss (sharper fills)
 
 

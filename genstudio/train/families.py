@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -440,16 +441,26 @@ def on_white(rgba: torch.Tensor) -> torch.Tensor:
     return rgba[:, :3] + (1 - rgba[:, 3:])
 
 
-def random_crop(photos: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
-    """A random square crop of a random photo at least `size` on each side, randomly
-    flipped and rotated by 90-degree steps."""
+def random_crop(photos: list[np.ndarray], size: int, rng: np.random.Generator,
+                zoom: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """A random square crop of a random photo, randomly flipped and rotated by 90-degree steps.
+    With a `zoom` range, the photo is first scaled by a factor drawn log-uniformly from it
+    (above 1: smoother, as a crop of a higher-resolution photo; below 1: denser); photos too
+    small for the crop are drawn again."""
+    scale = 1.0 if zoom == (1.0, 1.0) else float(np.exp(rng.uniform(np.log(zoom[0]), np.log(zoom[1]))))
+    side = round(size / scale)  # the region of the photo that becomes the crop
+    if all(min(p.shape[:2]) < side for p in photos):
+        raise UserError(f"no training photo is {side} px on each side, as a {size}-px crop at zoom {scale:.2f} needs: "
+                        "raise train.zoom's lower end")
     while True:  # some T91 images are smaller than a crop: draw again
         photo = photos[int(rng.integers(len(photos)))]
         h, w = photo.shape[:2]
-        if h >= size and w >= size:
+        if h >= side and w >= side:
             break
-    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    crop = photo[y : y + size, x : x + size]
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    crop = photo[y : y + side, x : x + side]
+    if side != size:
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_CUBIC)
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     return np.ascontiguousarray(np.rot90(crop, int(rng.integers(4))))
@@ -571,7 +582,7 @@ class InpaintFamily(Family):
     def _sample(self, rng: np.random.Generator) -> np.ndarray:
         if self.photos is None:
             return self.images[int(rng.integers(len(self.images)))]
-        return random_crop(self.photos, self.crop, rng)
+        return random_crop(self.photos, self.crop, rng, tuple(self.t.zoom))
 
     def batches(self, rng: np.random.Generator | None = None):
         rng = rng or self.np_rng

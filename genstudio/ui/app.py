@@ -77,10 +77,14 @@ def build_demo() -> gr.Blocks:
         demo.load(history.gallery_items, h.entries, h.gallery, api_visibility="private")  # the History kept in the browser
         # every result goes into the History, except each tab's opening (shown to everyone, made by no one)
         results = {"sample": s.out, "conditional": c.out, "inpaint": i.out, "upscale": u.out, "walk": w.video}
+        tab_of = {"sample": s, "conditional": c, "inpaint": i, "upscale": u, "walk": w}
         opening_keys = {name: gr.State(None) for name in results}  # the settings key of the tab's opening
         for name, output in results.items():
-            output.change(history.record, [output, h.entries, h.files, opening_keys[name]],
-                          [h.entries, h.files], api_visibility="private")
+            # after the link where the tab has one, on the same change: two listeners on one image raced in the
+            # browser, each re-firing its change event, over and over
+            changed = getattr(tab_of[name], "result_changed", None)
+            (changed.then if changed else output.change)(history.record, [output, h.entries, h.files, opening_keys[name]],
+                                                         [h.entries, h.files], api_visibility="private")
         # every tab opens on a result: computed once in the background, shared by every visitor
         openings = []
         for name, tab in (("sample", s), ("conditional", c), ("inpaint", i), ("upscale", u), ("walk", w)):

@@ -147,10 +147,10 @@ def link_box(elem_id: str) -> gr.Textbox:
                       buttons=["copy"], interactive=False, elem_id=elem_id)
 
 
-def keep_link(output, box: gr.Textbox) -> None:
+def keep_link(output, box: gr.Textbox):
     """Whatever puts a result into `output` (a click, an example, the opening, a link), its
-    link follows into `box`."""
-    output.change(query_of, output, box, api_visibility="private", show_progress="hidden").then(
+    link follows into `box`. Returns the event, for more to follow the same change."""
+    return output.change(query_of, output, box, api_visibility="private", show_progress="hidden").then(
         None, box, box, js=ABSOLUTE_JS, show_progress="hidden")
 
 

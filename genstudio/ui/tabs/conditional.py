@@ -106,14 +106,14 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                  [label, style, truncation, blend_label, blend_style], api_visibility="private")
     inputs = [model, label, style, mode, blend_label, blend_style, weight, seed, count, truncation, background, scale, smooth]
     go.click(conditional, inputs, [out, raw], api_name="conditional", concurrency_id="gpu")
-    links.keep_link(out, link)
+    result_changed = links.keep_link(out, link)
 
     def opening():
         """The tab opens on every class, a few of each, and shows the mode that made them."""
         settings = {**{c: c.value for c in inputs}, mode: "all classes", count: 6}
         return ("all classes", 6, *conditional(*(settings[c] for c in inputs)))
 
-    return SimpleNamespace(opening=(opening, [mode, count, out, raw]), run=(conditional, inputs, [out, raw]), model=model, label=label, style=style, mode=mode, raw=raw, out=out, to_inpaint=to_inpaint,
+    return SimpleNamespace(result_changed=result_changed, opening=(opening, [mode, count, out, raw]), run=(conditional, inputs, [out, raw]), model=model, label=label, style=style, mode=mode, raw=raw, out=out, to_inpaint=to_inpaint,
                            to_upscale=to_upscale, controls=[label, style, truncation, blend_label, blend_style],
                            pickers=pickers,
                            restore_outputs=[model, label, style, mode, blend_label, blend_style, weight, seed, count,

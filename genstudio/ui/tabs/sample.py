@@ -71,10 +71,10 @@ def build(generators: list[str]) -> SimpleNamespace:
     model.change(common.control_updates, [model, label, style], controls, api_visibility="private")
     inputs = [model, seed, count, label, style, truncation, temperature, background, scale, smooth]
     go.click(sample, inputs, [out, raw, seeds], api_name="sample", concurrency_id="gpu")
-    links.keep_link(out, link)
+    result_changed = links.keep_link(out, link)
     defaults = [c.value for c in inputs]
     opening = lambda: sample(*defaults)  # the tab opens on its default grid
-    return SimpleNamespace(opening=(opening, [out, raw, seeds]), run=(sample, inputs, [out, raw, seeds]), model=model, label=label, style=style, seed=seed, count=count, truncation=truncation,
+    return SimpleNamespace(result_changed=result_changed, opening=(opening, [out, raw, seeds]), run=(sample, inputs, [out, raw, seeds]), model=model, label=label, style=style, seed=seed, count=count, truncation=truncation,
                            temperature=temperature, background=background, controls=controls, raw=raw, seeds=seeds,
                            out=out, to_inpaint=to_inpaint, to_upscale=to_upscale, to_walk=to_walk,
                            restore_outputs=[model, seed, count, label, style, truncation, temperature, background, scale, smooth,
