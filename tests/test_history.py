@@ -46,3 +46,22 @@ def test_history_is_bounded():
     assert len(entries) == history.LIMIT and entries[0]["recipe"]["seed"] == history.LIMIT + 2
     assert len([k for k in files if k != "_session"]) == history.LIMIT
     history.forget_files(files)
+
+
+def test_each_result_image_has_one_change_listener_and_the_history_follows_its_link():
+    """A result image's link and its History entry follow one change event, in sequence: two
+    listeners on one image raced in the browser, each re-firing its change (up to ten requests
+    a few seconds after the Label-conditioned tab was first shown)."""
+    from genstudio.ui.app import build_demo
+
+    config = build_demo().get_config_file()
+    ids = {c["props"].get("elem_id"): c["id"] for c in config["components"]}
+    by_id = {d["id"]: d for d in config["dependencies"]}
+    for elem_id in ("sample-output", "conditional-output"):
+        listeners = [d for d in config["dependencies"] if (ids[elem_id], "change") in map(tuple, d["targets"])]
+        assert len(listeners) == 1, elem_id
+        followers, chain = [], listeners[0]
+        while (chain := next((d for d in by_id.values() if d["trigger_after"] == chain["id"]), None)) is not None:
+            followers.append(chain)
+        assert any(d["backend_fn"] and ids[elem_id] in d["inputs"] and len(d["outputs"]) == 2 for d in followers), \
+            "the History's record follows the link"

@@ -87,7 +87,7 @@ def build_demo() -> gr.Blocks:
                                                          [h.entries, h.files], api_visibility="private")
         # every tab opens on a result: computed once in the background, shared by every visitor
         openings = []
-        for name, tab in (("sample", s), ("conditional", c), ("inpaint", i), ("upscale", u), ("walk", w)):
+        for name, tab in tab_of.items():
             compute, outputs = tab.opening
             openings.append(common.once(compute))
             demo.load(_opened(name, openings[-1], outputs.index(results[name]), len(outputs)), None,
