@@ -15,7 +15,7 @@ from typing import Any
 from genstudio.errors import UserError
 
 CARD_VERSION = 2
-TASKS = ("sample", "conditional", "inpaint", "upscale", "classify")
+TASKS = ("sample", "conditional", "inpaint", "upscale", "classify", "restyle")
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Card:
     dataset: str | None = None
     labels: list[str] | None = None  # class names, for conditional models and classifiers
     styles: list[str] | None = None  # a second label group (emoji vendor styles)
+    names: list[str] | None = None  # restyle: the emoji it can draw by name (a content code each)
     image_size: int | None = None  # side of generated / expected images; None = any size
     channels: int | None = None  # 4 = premultiplied RGBA inside the model, straight RGBA out
     scale: int | None = None  # super-resolution factor

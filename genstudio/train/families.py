@@ -73,6 +73,9 @@ class Family:
     def validate(self, net) -> dict[str, float]:
         return {}
 
+    def before_save(self, net) -> None:
+        """Anything the shipped network computes from the data before it is written (none by default)."""
+
 
 class _LabelledImages(Family):
     """Families trained on a labelled image set (idx dataset or a folder)."""
@@ -746,6 +749,9 @@ FAMILIES = {"gan": GANFamily, "vae": VAEFamily, "classifier": ClassifierFamily, 
 
 
 def make_family(cfg: RunConfig, device: torch.device, rank: int = 0, world: int = 1) -> Family:
+    from genstudio.train.restyle import RestyleFamily  # it builds on Family: imported once this module is whole
+
+    FAMILIES.setdefault("restyle", RestyleFamily)
     if cfg.family not in FAMILIES:
         raise UserError(f"{cfg.source}: unknown family {cfg.family!r}; known: {', '.join(FAMILIES)}")
     return FAMILIES[cfg.family](cfg, device, rank, world)

@@ -221,6 +221,7 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         if sampling:
             card["sampling"] = sampling
         net = ema if ema is not None else shipped
+        family.before_save(net)
         arch, kwargs = family.arch_spec()
         registry.write_checkpoint(out_path, net, arch, kwargs, card, weights=t.weights)
 
