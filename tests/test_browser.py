@@ -374,16 +374,39 @@ def test_models_tab(page):
         const style = getComputedStyle(e);
         return /(auto|scroll|hidden)/.test(style.overflowY) && e.clientHeight > 0 && e.scrollHeight > e.clientHeight + 2; }).length""")
     assert clipped == 0
-    # each model's curves draw with its own series; losses and quality figures on separate plots
-    for name, loss, quality in (("sr-x4", "l1", "set5_psnr_y"), ("inpaint-photo", "hole_l1", None), ("gan-fmnist", "loss_d", None)):
+    # each model's curves are its own (a pick once showed the previous model's), losses apart from validation figures
+    from genstudio import registry
+    from genstudio.tasks.io import read_recipe
+    from genstudio.ui.tabs.models import model_curves
+
+    for name in ("sr-x4", "cgan-fmnist", "inpaint-photo", "emoji-gan"):
         _pick(page, "Model card", name)
         page.wait_for_function("n => document.querySelector('#model-card h3').textContent.includes(n)", arg=name)
-        page.wait_for_function("s => (document.querySelector('#model-losses') || {}).textContent?.includes(s)", arg=loss)
-        if quality:
-            page.wait_for_function("s => (document.querySelector('#model-quality') || {}).textContent?.includes(s)", arg=quality)
-        else:
-            page.locator("#model-quality").wait_for(state="hidden")
-        assert "no log" not in page.locator("#model-losses").text_content()
+        expected = [update["value"] for update in model_curves(name)]
+        for selector, chart in zip(("#model-losses", "#model-quality"), expected):
+            if chart is None:
+                page.locator(selector).wait_for(state="hidden")
+                continue
+            shown = _wait_for_recipe(page, selector, lambda r: r.get("model") == name)
+            assert shown["series"] == read_recipe(chart)["series"], (name, selector)
+        assert "assembled" in page.locator("#model-card").text_content() or registry.inspect(name).card["provenance"]["steps"]
+
+
+def _wait_for_recipe(page, selector: str, ready, seconds: float = 60) -> dict:
+    """The recipe of the PNG an image box shows, once `ready(recipe)` holds (polled: the box may still show the last one)."""
+    from PIL import Image
+
+    from genstudio.tasks.io import read_recipe
+
+    deadline, recipe = time.time() + seconds, None
+    while time.time() < deadline:
+        img = page.locator(f"{selector} img")
+        if img.count() and img.first.get_attribute("src"):
+            recipe = read_recipe(Image.open(io.BytesIO(_fetch(img.first.get_attribute("src")))))
+            if recipe and ready(recipe):
+                return recipe
+        time.sleep(0.3)
+    raise AssertionError(f"{selector} never showed the expected result; last recipe: {recipe}")
 
 
 def test_an_example_produces_its_result(page):

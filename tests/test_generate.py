@@ -197,7 +197,7 @@ def test_all_classes_grid_names_its_rows(tiny):
     """The Label-conditioned tab's 'all classes' picture writes each class's name beside its row."""
     from genstudio.ui.tabs.conditional import conditional
 
-    picture, raw = conditional("tiny-cgan", None, None, "all classes", None, None, 0.5, 0, 3, None, "white", 1, False)
+    picture, raw = conditional("tiny-cgan", None, None, "all classes", None, None, 0.5, 0, 3, None, None, "white", 1, False)
     shown = np.asarray(picture)
     margin = shown.shape[1] - raw.shape[1]
     assert margin > 0 and shown.shape[0] == raw.shape[0]
@@ -267,3 +267,14 @@ def test_a_clustered_generator_draws_clusters_from_its_latent_in_their_shares():
     other[:, -1] += 1.0
     labels = torch.tensor([0, 1, 2, 1])
     assert torch.equal(g.generate(z, labels), g.generate(other, labels))
+
+
+def test_a_vae_draws_the_same_images_in_the_sample_and_label_conditioned_tabs():
+    """The same seed, category and style at each tab's default settings: the model's own temperature in both."""
+    from genstudio.ui.tabs.conditional import conditional
+    from genstudio.ui.tabs.sample import sample
+
+    _, from_sample, _ = sample("emoji-vae", 5, 4, "Animals & Nature", "fluent", None, None, "white", 1, False)
+    _, from_conditional = conditional("emoji-vae", "Animals & Nature", "fluent", "one class", None, None, 0.5, 5, 4, None,
+                                      None, "white", 1, False)
+    assert np.array_equal(np.asarray(from_sample), np.asarray(from_conditional))

@@ -24,7 +24,7 @@ def _result(seed: int):
 
 def test_history_keeps_new_results_newest_first_and_leaves_out_the_opening():
     opening = _result(0)
-    entries, files = history.record(opening, [], {}, history.settings_key(io.read_recipe(opening)))
+    entries, files = history.record(opening, [], {}, history.result_key(opening))
     assert _kept(entries, "unchanged") == "unchanged"  # the opening is not recorded
     entries, files = [], {}
     for seed in (1, 2, 1):  # the same settings again: one entry (a new request id does not make it new)
@@ -65,3 +65,13 @@ def test_each_result_image_has_one_change_listener_and_the_history_follows_its_l
             followers.append(chain)
         assert any(d["backend_fn"] and ids[elem_id] in d["inputs"] and len(d["outputs"]) == 2 for d in followers), \
             "the History's record follows the link"
+
+
+def test_a_photo_result_with_the_settings_of_the_tabs_opening_is_recorded():
+    """An inpaint or upscale made with the settings the tab opens with, on another photo, is a new result."""
+    settings = io.make_recipe("upscale", model="sr-x4", tile=256, evaluate=True)
+    opening = png(np.zeros((8, 8, 3), np.uint8), settings)
+    mine = png(np.full((8, 8, 3), 90, np.uint8), io.make_recipe("upscale", model="sr-x4", tile=256, evaluate=True))
+    entries, _ = history.record(mine, [], {}, history.result_key(opening))
+    assert [e["recipe"]["model"] for e in entries] == ["sr-x4"]
+    assert _kept(history.record(opening, [], {}, history.result_key(opening))[0], "unchanged") == "unchanged"

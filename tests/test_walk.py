@@ -123,3 +123,32 @@ def test_old_walk_files_are_pruned(tmp_path, monkeypatch):
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     walk.walk_dir()
     assert not old.exists() and new.exists()
+
+
+def test_walk_from_a_sample_grid_passes_through_exactly_its_images(tiny):
+    """Sample (categories and styles drawn per seed) -> Walk from these seeds -> the walk's
+    keyframes are the grid's images: same latent, class and style."""
+    from genstudio.tasks.images import composite
+    from genstudio.ui.app import walk_from_seeds
+    from genstudio.ui.common import DRAWN
+    from genstudio.ui.tabs.sample import sample
+
+    _, _, seeds_text = sample("tiny-emoji", 11, 6, DRAWN, DRAWN, None, None, "white", 1, False)
+    model, seeds, labels, styles, truncation, temperature, _ = walk_from_seeds("tiny-emoji", seeds_text, DRAWN, DRAWN, 0, 1)
+    assert len(labels.split(", ")) == len(styles.split(", ")) == 6  # one per keyframe: not a tour of every class
+    frames = walk_frames(tiny(model), generate.parse_seeds(seeds), 3, labels=labels.split(", "), styles=styles.split(", "),
+                         truncation=truncation, display_size=16, resize="nearest", background=255)
+    grid = composite(generate.sample(tiny("tiny-emoji"), 6, seed=11, truncation=0), 255)
+    assert np.array_equal(frames[::3, ::2, ::2], grid)
+
+
+def test_walk_from_a_grid_with_a_fixed_class_keeps_it(tiny):
+    from genstudio.ui.app import walk_from_seeds
+
+    _, _, labels, styles, *_ = walk_from_seeds("tiny-emoji", "3-5", "Flags", "twemoji", 0, 1)
+    assert (labels, styles) == ("Flags", "twemoji")
+
+
+def test_class_tour_with_more_seeds_than_classes_repeats_the_classes(tiny):
+    frames = walk_frames(tiny("tiny-cgan"), list(range(12)), 1, display_size=28)
+    assert len(frames) == 12  # 12 keyframes; the 10 classes start again

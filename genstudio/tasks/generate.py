@@ -149,6 +149,21 @@ def per_seed(seeds: list[int], fixed: int | None, k: int, stream: int) -> list[i
     return [fixed] * len(seeds) if fixed is not None else [seeded_choice(s, k, stream) for s in seeds]
 
 
+def keyframe_conditions(info, seeds: list[int], label=None, style=None) -> tuple[list[str], list[str]]:
+    """The class and style names a Sample grid drew its images of `seeds` with (from a model's
+    header): the fixed one, else each seed's own, so a walk through them passes through exactly
+    those images. Empty lists where the model takes none."""
+    def names(options: list[str] | None, fixed, stream: int) -> list[str]:
+        if not options:
+            return []
+        if fixed is not None:
+            return [options[_resolve(options, fixed, "label" if stream == LABEL_STREAM else "style", info.name)]]
+        return [options[seeded_choice(s, len(options), stream)] for s in seeds]
+
+    labels = names(info.labels, label, LABEL_STREAM) if info.card.get("task") == "conditional" else []
+    return labels, names(info.styles, style, STYLE_STREAM)
+
+
 def _label_index(model: LoadedModel, label) -> int | None:
     return resolve_label(model, label) if label is not None else None
 
@@ -214,7 +229,7 @@ def sample(model: LoadedModel, n: int, seed: int, label=None, truncation: float 
 
 
 def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation: float | None = None,
-                       style=None) -> np.ndarray:
+                       style=None, temperature: float = 1.0) -> np.ndarray:
     """One row per class, the same seeds in every row: (K * per_class, H, W, C). A style
     model uses `style` in every row, or one style per column drawn from its seed."""
     if model.task != "conditional":
@@ -223,19 +238,20 @@ def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation
         raise UserError("images per class must be 1-32")
     seeds, k = list(range(check_seed(seed), check_seed(seed) + per_class)), len(model.labels)
     style_index = _style_index(model, style)
-    z = latents(seeds, model.net.latent_dim, truncation).repeat(k, 1)
+    z = latents(seeds, model.net.latent_dim, truncation).repeat(k, 1) * temperature
     weights = label_weights(model, [c for c in range(k) for _ in range(per_class)])
     style_weights = one_hot_weights(len(model.styles), per_seed(seeds, style_index, len(model.styles), STYLE_STREAM) * k) if model.styles else None
     return render(model, z, weights, style_weights)
 
 
-def sample_all_styles(model: LoadedModel, per_style: int, seed: int, label=None, truncation: float | None = None) -> np.ndarray:
+def sample_all_styles(model: LoadedModel, per_style: int, seed: int, label=None, truncation: float | None = None,
+                      temperature: float = 1.0) -> np.ndarray:
     """The same seeds in every style, one row per style: (S * per_style, H, W, C)."""
     if not model.styles:
         raise UserError(f"model {model.name!r} has no styles; 'all styles' needs a style-conditional model")
     if not 1 <= per_style <= 32:
         raise UserError("images per style must be 1-32")
     seeds, s = list(range(check_seed(seed), check_seed(seed) + per_style)), len(model.styles)
-    z = latents(seeds, model.net.latent_dim, truncation).repeat(s, 1)
+    z = latents(seeds, model.net.latent_dim, truncation).repeat(s, 1) * temperature
     labels = per_seed(seeds, _label_index(model, label), len(model.labels), LABEL_STREAM)
     return render(model, z, label_weights(model, labels * s), one_hot_weights(s, [i for i in range(s) for _ in range(per_style)]))

@@ -73,9 +73,10 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
     if not seeds:
         raise UserError("give at least one seed")
     label_ids = [resolve_label(model, l) for l in labels] if labels else []
-    if model.task == "conditional" and not label_ids:  # a class tour
-        label_ids = list(range(len(model.labels)))
-        seeds = [seeds[i % len(seeds)] for i in range(max(len(seeds), len(label_ids)))]
+    if model.task == "conditional" and not label_ids:  # a class tour: seeds and classes repeat to the longer list
+        tour = max(len(seeds), len(model.labels))
+        label_ids = [i % len(model.labels) for i in range(tour)]
+        seeds = [seeds[i % len(seeds)] for i in range(tour)]
     style_ids = [resolve_style(model, s) for s in styles] if styles else []
     if model.styles and not style_ids:
         style_ids = [seeded_choice(seeds[0], len(model.styles), STYLE_STREAM)]

@@ -33,6 +33,7 @@ def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
               **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit", "config")}}
     if before.get("curve"):
         record["last_log"] = before["curve"][-1]  # its losses and, at its last step, its validation figure
+        record["curve"] = before["curve"][:: max(1, len(before["curve"]) // 50)]  # a coarse copy, for a cascade's charts
     if info.card.get("metrics"):
         record["metrics"] = info.card["metrics"]
     for source in ("init_from", "teacher"):  # where it started, and what it was distilled from

@@ -126,7 +126,7 @@ def build_demo() -> gr.Blocks:
                                                       name="openings").start()
         # start-up: each model picker shows the controls its model takes
         demo.load(common.control_updates, [s.model, s.label, s.style], s.controls, api_visibility="private").then(
-            c.pickers, [c.model, c.label, c.style, c.controls[3], c.controls[4]], c.controls, api_visibility="private")
+            c.pickers, [c.model, c.label, c.style, c.controls[4], c.controls[5]], c.controls, api_visibility="private")
 
         # flow between tabs: outputs become inputs without a download, losslessly (PNG)
         send = lambda tab: (lambda image: (common.as_rgb_png(image), gr.Tabs(selected=tab)))
@@ -135,21 +135,21 @@ def build_demo() -> gr.Blocks:
                 None, i.incoming, None, js=i.load_incoming_js, api_visibility="private")
         for button, source in ((s.to_upscale, s.raw), (c.to_upscale, c.raw), (i.to_upscale, i.out)):
             button.click(send("upscale"), source, [u.image, tabs], api_visibility="private")
-        s.to_walk.click(walk_from_seeds, [s.model, s.seeds, s.label, s.style], [w.model, w.seeds, w.labels, w.styles, tabs],
-                        api_visibility="private")
+        s.to_walk.click(walk_from_seeds, [s.model, s.seeds, s.label, s.style, s.truncation, s.temperature],
+                        [w.model, w.seeds, w.labels, w.styles, w.truncation, w.temperature, tabs], api_visibility="private")
     return demo
 
 
 def _opened(name: str, compute, result_index: int, count: int):
     """A tab's opening and its settings key (so the History leaves it out), unless the page's
     link opens that tab with a result of its own."""
-    from genstudio.ui.tabs.history import recipe_of, settings_key
+    from genstudio.ui.tabs.history import result_key
 
     def load(request: gr.Request):
         values = None if links.query_task(request) == name else compute()
         if values is None:
             return tuple(gr.skip() for _ in range(count + 1))
-        return (*values, settings_key(recipe_of(values[result_index])))
+        return (*values, result_key(values[result_index]))
     return load
 
 
@@ -159,10 +159,19 @@ def _run_if_linked(name: str, run, count: int):
     return remake
 
 
-def walk_from_seeds(model, seeds, label, style):
-    """The Sample tab's seeds, with its fixed class and style (none fixed: the walk tours
-    every class and keeps the first seed's style)."""
-    return model, seeds, common.chosen(label) or "", common.chosen(style) or "", gr.Tabs(selected="walk")
+@common.user_errors
+def walk_from_seeds(model, seeds, label, style, truncation, temperature):
+    """A walk through exactly the Sample grid's images: its seeds, each with the class and
+    style it was drawn with, and the same latent settings."""
+    from genstudio.tasks.generate import keyframe_conditions, parse_seeds
+
+    labels, styles = keyframe_conditions(common.registry.inspect(model), parse_seeds(seeds or ""), common.chosen(label),
+                                         common.chosen(style))
+    return model, seeds, ", ".join(labels), ", ".join(styles), truncation, temperature, gr.Tabs(selected="walk")
+
+
+# a card's field names never break mid-word
+CSS = "#model-card td:first-child { white-space: nowrap; }"
 
 
 def queued(demo: gr.Blocks) -> gr.Blocks:
@@ -173,6 +182,6 @@ def queued(demo: gr.Blocks) -> gr.Blocks:
 
 def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs) -> None:
     demo = queued(build_demo())
-    demo.launch(server_name=host, server_port=port, share=share, show_error=True, prevent_thread_lock=True, **kwargs)
+    demo.launch(server_name=host, server_port=port, share=share, show_error=True, prevent_thread_lock=True, css=CSS, **kwargs)
     demo.warm_openings()
     demo.block_thread()

@@ -102,11 +102,11 @@ CHECKS: dict[str, dict[str, Callable[[Any, registry.ModelInfo], Any]]] = {
     "conditional": {"seed": _whole(0, common.MAX_SEED), "n": _whole(1, 64), "label": _name_in("labels"),
                     "style": _name_in("styles"), "mode": _mode, "blend_label": _name_in("labels"),
                     "blend_style": _name_in("styles"), "blend_weight": _number(0, 1), "truncation": _number(0, 3),
-                    "background": _one_of(*common.BACKGROUNDS), "display_scale": _whole(1, 12), "smooth": _flag},
+                    "temperature": _number(0.1, 2), "background": _one_of(*common.BACKGROUNDS), "display_scale": _whole(1, 12), "smooth": _flag},
     "walk": {"seeds": _seeds, "labels": _names_in("labels"), "styles": _names_in("styles"),
              "frames_per_transition": _whole(1, 120), "fps": _whole(1, 60), "loop": _flag,
              "interpolation": _one_of("spherical", "linear"), "grid": _grid, "size": _whole(64, 1024), "resize": _resize,
-             "truncation": _number(0, 3), "background": _one_of("white", "black")},  # a video has no alpha
+             "truncation": _number(0, 3), "temperature": _number(0.1, 2), "background": _one_of("white", "black")},  # a video has no alpha
 }
 
 

@@ -16,14 +16,14 @@ DEFAULT_MODELS = ("emoji-gan", "cgan-fmnist")
 
 
 @user_errors
-def conditional(model_name, label, style, mode, blend_label, blend_style, blend_weight, seed, count, truncation, background,
-                display_scale, smooth):
+def conditional(model_name, label, style, mode, blend_label, blend_style, blend_weight, seed, count, truncation, temperature,
+                background, display_scale, smooth):
     """Returns (displayed grid with recipe, raw grid for other tabs). With no class given,
     'one class' shows every class instead (one row each)."""
     model = load_model(model_name, "conditional")
     seed = generate.check_seed(seed)
     label, style = chosen(label), chosen(style) if model.styles else None
-    truncation = kind_of(model).latent_settings(optional_float(truncation)).get("truncation")
+    latent = kind_of(model).latent_settings(optional_float(truncation), optional_float(temperature))
     if mode not in MODES:
         raise common.UserError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if mode == "one class" and label is None:
@@ -31,24 +31,24 @@ def conditional(model_name, label, style, mode, blend_label, blend_style, blend_
     row_names = None
     if mode == "all classes":
         count = whole(count, "images per class", 1, 32)
-        out = generate.sample_all_classes(model, count, seed, truncation, style=style)
+        out = generate.sample_all_classes(model, count, seed, style=style, **latent)
         row_names, columns = model.labels, count
     elif mode == "all styles":
         count = whole(count, "images per style", 1, 32)
-        out = generate.sample_all_styles(model, count, seed, label=label, truncation=truncation)
+        out = generate.sample_all_styles(model, count, seed, label=label, **latent)
         row_names, columns = model.styles, count
     else:
         count = whole(count, "number of images", 1, 256)
         blend = dict(blend_label=chosen(blend_label), blend_weight=float(blend_weight)) if mode == "blend classes" else {}
         if mode == "blend styles":
             blend = dict(blend_style=chosen(blend_style), style_weight=float(blend_weight))
-        out = generate.sample(model, count, seed, label=label, style=style, truncation=truncation, **blend)
+        out = generate.sample(model, count, seed, label=label, style=style, **latent, **blend)
         columns = None
     raw = images.grid(out, columns, fill=0 if out.shape[-1] == 4 else 255)
     recipe = io.make_recipe("conditional", model=model_name, seed=seed, n=count, label=label, style=style, mode=mode,
                             blend_label=chosen(blend_label) if mode == "blend classes" else None,
                             blend_style=chosen(blend_style) if mode == "blend styles" else None,
-                            blend_weight=float(blend_weight) if mode.startswith("blend") else None, truncation=truncation,
+                            blend_weight=float(blend_weight) if mode.startswith("blend") else None, **latent,
                             background=background, display_scale=display_scale, smooth=bool(smooth))
     picture = shown(raw, background, display_scale, smooth)
     if row_names:
@@ -76,6 +76,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                 seed = common.seed_input()
                 count = gr.Slider(1, 64, value=16, step=1, label="Images (per row in 'all classes' / 'all styles')")
                 truncation = common.latent_slider("truncation", model)
+                temperature = common.latent_slider("temperature", model, visible=False)
                 background = common.background_input()
                 scale, smooth = common.display_inputs()
                 go = gr.Button("Generate", variant="primary", elem_id="conditional-go")
@@ -94,17 +95,19 @@ def build(conditionals: list[str]) -> SimpleNamespace:
             examples = [[m, "all classes", 6] for m in ordered]
             examples += [[m, "all styles", 6] for m in ordered if registry.inspect(m).styles]
             gr.Examples(examples, inputs=[model, mode, count], outputs=[out, raw], label="Try",
-                        fn=lambda m, mode_, n: conditional(m, None, None, mode_, None, None, 0.5, 0, n, None, "white", 4, False),
+                        fn=lambda m, mode_, n: conditional(m, None, None, mode_, None, None, 0.5, 0, n, None, None, "white", 4,
+                                                            False),
                         run_on_click=True, cache_examples=False)
 
     def pickers(name, label_value, style_value, blend_label_value, blend_style_value):
         first = common.control_updates(name, label_value, style_value, label_all=True)
         second = common.control_updates(name, blend_label_value, blend_style_value, label_all=True)
-        return (*first[:3], *second[:2])  # VAEs sample here at temperature 1
+        return (*first, *second[:2])
 
-    model.change(pickers, [model, label, style, blend_label, blend_style],
-                 [label, style, truncation, blend_label, blend_style], api_visibility="private")
-    inputs = [model, label, style, mode, blend_label, blend_style, weight, seed, count, truncation, background, scale, smooth]
+    controls = [label, style, truncation, temperature, blend_label, blend_style]
+    model.change(pickers, [model, label, style, blend_label, blend_style], controls, api_visibility="private")
+    inputs = [model, label, style, mode, blend_label, blend_style, weight, seed, count, truncation, temperature, background,
+              scale, smooth]
     go.click(conditional, inputs, [out, raw], api_name="conditional", concurrency_id="gpu")
     result_changed = links.keep_link(out, link)
 
@@ -114,15 +117,16 @@ def build(conditionals: list[str]) -> SimpleNamespace:
         return ("all classes", 6, *conditional(*(settings[c] for c in inputs)))
 
     return SimpleNamespace(result_changed=result_changed, opening=(opening, [mode, count, out, raw]), run=(conditional, inputs, [out, raw]), model=model, label=label, style=style, mode=mode, raw=raw, out=out, to_inpaint=to_inpaint,
-                           to_upscale=to_upscale, controls=[label, style, truncation, blend_label, blend_style],
+                           to_upscale=to_upscale, controls=controls,
                            pickers=pickers,
                            restore_outputs=[model, label, style, mode, blend_label, blend_style, weight, seed, count,
-                                            truncation, background, scale, smooth, out])
+                                            truncation, temperature, background, scale, smooth, out])
 
 
 def restore(recipe: dict) -> list:
     """A Label-conditioned recipe's settings for `restore_outputs` (the old image is cleared)."""
     return [recipe.get("model"), recipe.get("label"), recipe.get("style") or common.DRAWN, recipe.get("mode", "one class"),
             recipe.get("blend_label"), recipe.get("blend_style"), recipe.get("blend_weight") or 0.5, recipe.get("seed", 0),
-            recipe.get("n", 16), recipe.get("truncation") or 0, recipe.get("background") or "white",
+            recipe.get("n", 16), recipe.get("truncation") or 0, recipe.get("temperature") or 1.0,
+            recipe.get("background") or "white",
             recipe.get("display_scale", 4), bool(recipe.get("smooth", False)), None]

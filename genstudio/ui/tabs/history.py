@@ -10,6 +10,7 @@ keep their recipe and thumbnail.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io as bytes_io
 import json
 import shutil
@@ -34,9 +35,17 @@ REMADE = ("sample", "conditional", "walk")  # results the seed makes exact: rema
 EXTENSIONS = {"walk": ".mp4"}
 
 
-def settings_key(recipe: dict) -> str:
-    """Two results with the same settings are the same result (the id differs per request)."""
-    return json.dumps({k: v for k, v in recipe.items() if k not in io.PROVENANCE}, sort_keys=True)
+def result_key(output) -> str | None:
+    """What makes a result itself: its settings where the seed makes it (the id differs per
+    request), and for a photo result also its pixels (the same settings on another photo are
+    another result, not the tab's opening)."""
+    recipe = recipe_of(output)
+    if not recipe:
+        return None
+    settings = {k: v for k, v in recipe.items() if k not in io.PROVENANCE}
+    if recipe.get("task") not in REMADE:
+        settings["pixels"] = hashlib.sha256(np.asarray(output).tobytes()).hexdigest()[:16]
+    return json.dumps(settings, sort_keys=True)
 
 
 def thumbnail(image: np.ndarray) -> str:
@@ -86,10 +95,9 @@ def record(output, entries: list | None, files: dict | None, opening: str | None
     """A tab's new output (a PNG carrying its recipe, or a walk's mp4) into the history.
     `opening` is the settings key of the tab's opening, which every visitor sees and nobody
     made: left out (Gradio reports it again when a tab is first shown). Returns (entries, files)."""
-    recipe = recipe_of(output)
+    recipe, key = recipe_of(output), result_key(output)
     if not recipe:
         return gr.skip(), gr.skip()
-    key = settings_key(recipe)
     known = any(e["key"] == key for e in entries or [])
     if key == opening or (known and key in (files or {})):
         return gr.skip(), gr.skip()

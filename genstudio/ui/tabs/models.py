@@ -16,7 +16,7 @@ HEADLINE = ["category_accuracy", "style_accuracy", "fd_classifier_features", "fd
             "unseen 5-10% gain over telea (dB)", "unseen 20-40% gain over telea with 4 flips (dB)", "set5 20-40% gain over telea (dB)", "unseen outpaint 32px border psnr model",
             "unseen 20-40% hole_detail model",
             "20-40% psnr model", "20-40% psnr telea", "test_recon_bce_per_image"]
-QUALITY = ("psnr", "accuracy")  # curves drawn apart from the losses
+QUALITY = ("psnr", "accuracy", "gain", "detail", "fd")  # validation figures, drawn apart from the losses
 
 
 def _stage_line(stage: dict) -> str:
@@ -41,11 +41,13 @@ def model_card_markdown(name: str | None) -> str:
         lines.append(f"| styles | {', '.join(c['styles'])} |")
     if c.get("scale"):
         lines.append(f"| scale | x{c['scale']} |")
-    if p:
-        lines += [f"| trained | {p.get('steps')} steps in {p.get('wall_time_minutes')} min on {p.get('device')}, "
-                  f"{p.get('processes')} process(es) x {p.get('torch_threads')} thread(s) |",
-                  f"| date | {p.get('date')} |", f"| commit | `{(p.get('git_commit') or 'n/a')[:10]}` |"]
     stages = earlier_stages(c)
+    if p:
+        trained = (f"{p.get('steps')} steps in {p.get('wall_time_minutes')} min on {p.get('device')}, "
+                   f"{p.get('processes')} process(es) x {p.get('torch_threads')} thread(s)") if p.get("steps") else \
+            f"assembled from {len(stages)} stages (below), no training of its own"
+        lines += [f"| trained | {trained} |",
+                  f"| date | {p.get('date')} |", f"| commit | `{(p.get('git_commit') or 'n/a')[:10]}` |"]
     for i, stage in enumerate(stages):
         lines.append(f"| stage {i + 1} | {_stage_line(stage)} |")
     if stages:
@@ -65,38 +67,53 @@ def model_card_markdown(name: str | None) -> str:
     return "\n".join(lines)
 
 
-def _curve_rows(name: str | None) -> list[dict]:
-    info = registry.inspect(name) if name else None
-    if not info or info.error:
-        return []
-    rows = info.card.get("provenance", {}).get("curve") or []
-    if not rows and info.card.get("stages"):
-        rows = (info.card["stages"][0].get("curve") or [])
-    return rows
+def _curve_rows(card: dict) -> list[dict]:
+    """The training log in a card; a model assembled from stages (a cascade) shows its stages'
+    logs one after another on a running step count: their stored curves where the records
+    hold them, else each stage's last log row."""
+    rows = card.get("provenance", {}).get("curve") or []
+    if rows:
+        return rows
+    out, offset = [], 0
+    for stage in earlier_stages(card):
+        logged = stage.get("curve") or ([stage["last_log"]] if stage.get("last_log") else [])
+        out += [{**row, "step": offset + row.get("step", 0)} for row in logged]
+        offset += stage.get("steps") or 0
+    return out
 
 
 def model_curves(name: str | None):
-    """(losses, quality figures) of the training log in the card, each a long table with its
-    own series, so every model draws its own legend and PSNR is not on a loss axis."""
-    import pandas as pd
+    """(losses, validation figures): two pictures of the training log in the card, a panel per
+    series, each PNG carrying the model and series it shows; None where there is nothing to draw."""
+    from genstudio.ui.charts import curve_panels
 
-    rows = _curve_rows(name)
-    long = [{"step": r["step"], "series": k, "value": v} for r in rows for k, v in r.items()
-            if k not in ("step", "minutes") and isinstance(v, (int, float))]
-    quality = [r for r in long if any(q in r["series"] for q in QUALITY)]
-    losses = [r for r in long if r not in quality]
-    def plot(rows, label):
-        # the legend is given explicitly: left to itself, the plot keeps the first model's series
-        series = list(dict.fromkeys(r["series"] for r in rows))
-        return gr.LinePlot(pd.DataFrame(rows or [{"step": 0, "series": "", "value": 0.0}]), x="step", y="value", color="series",
-                           colors_in_legend=series, label=label, visible=bool(rows))
+    info = registry.inspect(name) if name else None
+    rows = _curve_rows(info.card) if info and not info.error else []
+    series = list(dict.fromkeys(k for r in rows for k, v in r.items()
+                                if k not in ("step", "minutes") and isinstance(v, (int, float)) and not isinstance(v, bool)))
+    quality = [k for k in series if any(q in k for q in QUALITY)]
+    losses = [k for k in series if k not in quality]
+    def picture(keys: list[str], title: str):
+        if not keys:
+            return gr.update(value=None, visible=False)
+        chart = curve_panels(rows, keys, f"{name}: {title}")
+        return gr.update(value=common.png(chart, {"task": "curves", "model": name, "series": keys}), visible=True)
 
-    return plot(losses, "Training losses"), plot(quality, "Validation figures")
+    return picture(losses, "training losses"), picture(quality, "validation figures")
+
+
+TOOLBAR_PX = 40  # the image box's buttons sit over its top edge: a white band keeps the sheet's headers clear of them
 
 
 def model_picture(name: str | None):
     path = common.assets() / "models" / f"{name}.png"
-    return str(path) if name and path.exists() else None
+    if not (name and path.exists()):
+        return None
+    import numpy as np
+    from PIL import Image
+
+    picture = np.asarray(Image.open(path).convert("RGB"))
+    return np.concatenate([np.full((TOOLBAR_PX, picture.shape[1], 3), 255, np.uint8), picture])
 
 
 def _headline(metrics: dict) -> str:
@@ -126,9 +143,11 @@ def build(demo: gr.Blocks) -> SimpleNamespace:
         with gr.Row():
             card = gr.Markdown(elem_id="model-card")
             with gr.Column():
-                picture = gr.Image(label="Samples / before-after", interactive=False)
-                losses = gr.LinePlot(x="step", y="value", color="series", label="Training losses", elem_id="model-losses")
-                quality = gr.LinePlot(x="step", y="value", color="series", label="Validation figures", elem_id="model-quality")
+                picture = gr.Image(label="Samples / before-after", interactive=False, elem_id="model-picture")
+                losses = gr.Image(label="Training losses", format="png", type="pil", interactive=False, elem_id="model-losses",
+                                  buttons=["download", "fullscreen"])
+                quality = gr.Image(label="Validation figures", format="png", type="pil", interactive=False,
+                                   elem_id="model-quality", buttons=["download", "fullscreen"])
     gr.on([demo.load, pick.change], model_card_markdown, pick, card, api_name="model_card").then(
         model_picture, pick, picture, api_visibility="private").then(
         model_curves, pick, [losses, quality], api_visibility="private")

@@ -35,7 +35,7 @@ def _names(text: str | None) -> list[str] | None:
 
 @user_errors
 def latent_walk(model_name, seeds_text, labels_text, styles_text, frames_per_transition, fps, interpolation, loop, grid_cols,
-                grid_rows, display_size, resize, truncation, background, progress=gr.Progress()):
+                grid_rows, display_size, resize, truncation, temperature, background, progress=gr.Progress()):
     """Returns (mp4 path, recipe JSON path)."""
     limits = Limits.from_env()
     model = load_model(model_name, "sample", "conditional")
@@ -43,20 +43,20 @@ def latent_walk(model_name, seeds_text, labels_text, styles_text, frames_per_tra
     labels, styles = _names(labels_text), _names(styles_text)
     resize_with = resize if resize in ("nearest", "smooth") else load_model(resize, "upscale")
     fpt = whole(frames_per_transition, "frames per transition", 1, limits.max_frames)
-    truncation = kind_of(model).latent_settings(optional_float(truncation)).get("truncation")
+    latent = kind_of(model).latent_settings(optional_float(truncation), optional_float(temperature))
     if background not in VIDEO_BACKGROUNDS:
         raise common.UserError(f"a video's background is white or black, got {background!r}")
     progress(0, desc="rendering frames")
     grid_size = (whole(grid_cols, "grid columns", 1, limits.max_grid), whole(grid_rows, "grid rows", 1, limits.max_grid))
     frames = walk.walk_frames(model, seeds, fpt, labels=labels, styles=styles, interpolation=interpolation, loop=bool(loop),
-                              truncation=truncation, grid_size=grid_size,
+                              **latent, grid_size=grid_size,
                               display_size=whole(display_size, "display size", 16, limits.max_display), resize=resize_with,
                               limits=limits, progress=lambda f, d: progress(f, desc=d),
                               background=VIDEO_BACKGROUNDS[background])
     progress(0.85, desc="encoding H.264")
     recipe = io.make_recipe("walk", model=model_name, seeds=seeds_text, labels=labels, styles=styles, frames_per_transition=fpt,
                             fps=int(fps), loop=bool(loop), interpolation=interpolation, grid=list(grid_size),
-                            size=int(display_size), resize=resize, truncation=truncation, background=background)
+                            size=int(display_size), resize=resize, **latent, background=background)
     path = walk_dir() / f"walk-{model_name}-{time.time_ns()}.mp4"
     written = walk.encode_video(frames, path, whole(fps, "fps", 1, limits.max_fps), recipe, limits=limits)
     progress(1.0, desc="done")
@@ -91,6 +91,7 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
                     resize = gr.Dropdown(["nearest", "smooth"] + upscalers, value="smooth", label="Enlarge with",
                                          info="nearest keeps pixels crisp; smooth or a model blends")
                 truncation = common.latent_slider("truncation", model)
+                temperature = common.latent_slider("temperature", model, visible=False)
                 background = gr.Radio(list(VIDEO_BACKGROUNDS), value="white", label="Background",
                                       info="behind transparent images; a video has no alpha")
                 go = gr.Button("Generate video", variant="primary", elem_id="walk-go")
@@ -107,7 +108,11 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
         if examples:
             gr.Examples(examples, inputs=[model, seeds, labels, styles, cols, rows], label="Try")
 
-    inputs = [model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size, resize, truncation, background]
+    inputs = [model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size, resize, truncation, temperature,
+              background]
+    # only the latent control the model takes is shown; a model the user picks starts without the previous one's classes
+    model.change(lambda name: common.control_updates(name)[2:], model, [truncation, temperature], api_visibility="private")
+    model.input(lambda name: ("", ""), model, [labels, styles], api_visibility="private", queue=False)
     go.click(latent_walk, inputs, [video, recipe], api_name="walk", concurrency_id="video", concurrency_limit=1)
     links.keep_link(recipe, link)
 
@@ -117,9 +122,11 @@ def build(generators: list[str], upscalers: list[str]) -> SimpleNamespace:
         folder.mkdir(exist_ok=True)
         return tuple(shutil.copy(path, folder) for path in latent_walk(*(c.value for c in inputs)))
 
-    return SimpleNamespace(opening=(opening, [video, recipe]), run=(latent_walk, inputs, [video, recipe]), video=video, model=model, seeds=seeds, labels=labels, styles=styles,
+    return SimpleNamespace(opening=(opening, [video, recipe]), run=(latent_walk, inputs, [video, recipe]), video=video,
+                           model=model, seeds=seeds, labels=labels, styles=styles, truncation=truncation,
+                           temperature=temperature,
                            restore_outputs=[model, seeds, labels, styles, fpt, fps, interpolation, loop, cols, rows, size,
-                                            resize, truncation, background, video])
+                                            resize, truncation, temperature, background, video])
 
 
 def restore(recipe: dict) -> list:
@@ -129,4 +136,4 @@ def restore(recipe: dict) -> list:
     return [recipe.get("model"), recipe.get("seeds"), join(recipe.get("labels")), join(recipe.get("styles")),
             recipe.get("frames_per_transition", 24), recipe.get("fps", 24), recipe.get("interpolation", "spherical"),
             recipe.get("loop", True), grid[0], grid[1], recipe.get("size", 256), recipe.get("resize", "smooth"),
-            recipe.get("truncation") or 0, recipe.get("background") or "white", None]
+            recipe.get("truncation") or 0, recipe.get("temperature") or 1.0, recipe.get("background") or "white", None]
