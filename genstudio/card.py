@@ -25,6 +25,7 @@ class Card:
     labels: list[str] | None = None  # class names, for conditional models and classifiers
     styles: list[str] | None = None  # a second label group (emoji vendor styles)
     names: list[str] | None = None  # restyle: the emoji it can draw by name (a content code each)
+    style_colours: dict[str, list[float]] | None = None  # restyle: each style's Lab mean and spread (colour transfer)
     image_size: int | None = None  # side of generated / expected images; None = any size
     channels: int | None = None  # 4 = premultiplied RGBA inside the model, straight RGBA out
     scale: int | None = None  # super-resolution factor

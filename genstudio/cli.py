@@ -187,6 +187,44 @@ def cmd_outpaint(args) -> int:
     return 0
 
 
+def cmd_restyle(args) -> int:
+    """Pictures (a file or a folder, names kept) or emoji names, redrawn in a style (or `all`: one file per style)."""
+    from tqdm import tqdm
+
+    from genstudio import registry
+    from genstudio.tasks.io import make_recipe, read_image, save_png
+    from genstudio.tasks.restyle import check_restyler, find_name, fit, restyle
+
+    model = registry.load(args.model)
+    check_restyler(model)
+    styles = list(model.styles) if args.style == "all" else [args.style]
+    if (args.input is None) == (args.emoji is None):
+        raise UserError("give --input (a picture or a folder) or --emoji NAMES, not both")
+    if args.emoji is not None:
+        names = [n.strip() for n in args.emoji.split(",") if n.strip()]
+        for name in names:
+            find_name(model, name)  # every name checked before anything is written
+        jobs = [(name, Path(args.output) if len(names) == 1 else Path(args.output) / f"{name.replace(' ', '_')}.png")
+                for name in names]
+    else:  # every picture read and checked before anything is written
+        jobs = [(src, dst) for src, dst, _ in _pairs(args.input, args.output)]
+        pictures = {src: read_image(src) for src, _ in jobs}
+        for picture in pictures.values():
+            fit(picture)
+    outputs = []
+    for source, dst in tqdm(jobs, disable=len(jobs) == 1, desc="restyle"):
+        given = {"emoji": source} if isinstance(source, str) else {"input": source.name}
+        picture = None if isinstance(source, str) else pictures[source]
+        for style in styles:
+            out = restyle(model, images=None if picture is None else [picture], names=[source] if picture is None else None,
+                          style=style)[0]
+            target = dst.with_name(f"{dst.stem}-{style}.png") if len(styles) > 1 else dst
+            target.parent.mkdir(parents=True, exist_ok=True)
+            outputs.append(save_png(out, target, make_recipe("restyle", model=args.model, style=style, **given)))
+    print(f"wrote {len(outputs)} image(s) to {args.output}")
+    return 0
+
+
 def cmd_walk(args) -> int:
     from genstudio import registry
     from genstudio.kinds import kind_of
@@ -195,11 +233,30 @@ def cmd_walk(args) -> int:
     from genstudio.tasks.walk import encode_video, walk_frames
 
     model = registry.load(args.model)
-    latent = kind_of(model).latent_settings(args.truncation)
-    seeds = parse_seeds(args.seeds)
     split = lambda parts: [x.strip() for part in (parts or []) for x in part.split(",") if x.strip()] or None
     labels, styles = split(args.labels), split(args.styles)
     resize = args.resize if args.resize in ("nearest", "smooth") else registry.load(args.resize)
+    if model.task == "restyle":  # a morph between real emoji, by name or picture
+        from genstudio.tasks.io import read_image
+        from genstudio.tasks.walk import morph_frames
+
+        if not args.emoji or args.seeds:
+            raise UserError(f"{args.model} morphs between emoji: give --emoji 'NAME,NAME,...' (names or picture files), no seeds")
+        emoji = split([args.emoji])
+        keyframes = [read_image(e) if Path(e).suffix.lower() in IMAGE_SUFFIXES and Path(e).is_file() else e for e in emoji]
+        frames = morph_frames(model, keyframes, args.frames_per_transition, styles=styles, loop=args.loop,
+                              interpolation=args.interpolation, display_size=args.size, resize=args.resize,
+                              background=BACKGROUNDS[args.background])
+        recipe = make_recipe("walk", model=args.model, emoji=emoji, styles=styles, frames_per_transition=args.frames_per_transition,
+                             fps=args.fps, loop=args.loop, interpolation=args.interpolation, size=args.size,
+                             resize=args.resize, background=args.background)
+        written = encode_video(frames, args.output, args.fps, recipe, gif=args.gif)
+        print("wrote " + ", ".join(map(str, written)))
+        return 0
+    if not args.seeds:
+        raise UserError("give --seeds, e.g. 1,5,9-12")
+    latent = kind_of(model).latent_settings(args.truncation)
+    seeds = parse_seeds(args.seeds)
     frames = walk_frames(model, seeds, args.frames_per_transition, labels=labels, styles=styles, interpolation=args.interpolation,
                          loop=args.loop, grid_size=tuple(args.grid), display_size=args.size, **latent,
                          resize=resize, background=BACKGROUNDS[args.background])
@@ -295,9 +352,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     p.set_defaults(func=cmd_outpaint)
 
+    p = sub.add_parser("restyle", help="redraw pictures (a file or a folder) or named emoji in a vendor's style")
+    p.add_argument("--model", default="emoji-restyle")
+    p.add_argument("--input", help="a picture (any size; RGBA, RGB or grey) or a folder of them")
+    p.add_argument("--emoji", help="emoji names instead of --input, e.g. 'cat face, slice of pizza'")
+    p.add_argument("--style", default="noto", help="noto, twemoji, fluent, or all (one file per style, NAME-STYLE.png)")
+    p.add_argument("--output", required=True, help="a .png, or a folder for a folder or several names")
+    p.set_defaults(func=cmd_restyle)
+
     p = sub.add_parser("walk", help="render a latent-walk video")
     p.add_argument("--model", required=True)
-    p.add_argument("--seeds", required=True, help="e.g. 1,5,9-12")
+    p.add_argument("--seeds", help="e.g. 1,5,9-12 (generators)")
+    p.add_argument("--emoji", help="restyle models: keyframes by emoji name or picture file, e.g. 'grinning face,cat face'")
     p.add_argument("--labels", nargs="*", help="class names/indices per keyframe (conditional models; none: a tour of every class)")
     p.add_argument("--styles", nargs="*", help="styles per keyframe, e.g. noto,twemoji,fluent (style models; one holds it)")
     p.add_argument("--background", choices=["white", "black"], default="white", help="behind transparent images")

@@ -33,6 +33,10 @@ TINY = {
     "tiny-vae": ("conv_vae", {"latent_dim": 4, "width": 4}, _card("sample")),
     "tiny-sr2": ("edsr", {"scale": 2, "width": 4, "blocks": 1}, _card("upscale", image_size=None, channels=3, scale=2)),
     "tiny-sr4": ("edsr", {"scale": 4, "width": 4, "blocks": 1}, _card("upscale", image_size=None, channels=3, scale=4)),
+    "tiny-restyle": ("emoji_restyler", {"num_styles": 3, "width": 8, "content_channels": 4, "style_dim": 8, "num_names": 3},
+                     _card("restyle", styles=["noto", "twemoji", "fluent"], names=["cat face", "slice of pizza", "grinning face"],
+                           image_size=64, channels=4, dataset="emoji",
+                           style_colours={s: [60.0, 10.0, 20.0, 20.0, 25.0, 40.0] for s in ("noto", "twemoji", "fluent")})),
     "tiny-inpaint": ("refine_unet", {"channels": 3, "width": 4, "dilations": [1, 2]}, _card("inpaint", image_size=None, channels=3)),
     "tiny-inpaint-gray": ("refine_unet", {"channels": 1, "width": 4, "dilations": [1]}, _card("inpaint")),
 }

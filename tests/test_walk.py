@@ -152,3 +152,41 @@ def test_walk_from_a_grid_with_a_fixed_class_keeps_it(tiny):
 def test_class_tour_with_more_seeds_than_classes_repeats_the_classes(tiny):
     frames = walk_frames(tiny("tiny-cgan"), list(range(12)), 1, display_size=28)
     assert len(frames) == 12  # 12 keyframes; the 10 classes start again
+
+
+def test_display_size_is_the_side_of_each_walk_in_a_grid(tiny):
+    frames = walk_frames(tiny("tiny-gan"), [1, 2], 2, grid_size=(2, 2), display_size=64)
+    assert frames.shape[1:3] == (2 * 64 + 3 * 2, 2 * 64 + 3 * 2)  # 2-px gaps around and between
+    assert (frames[:, :, 66:68] == 255).all()  # white dividers on a white background
+
+
+def test_a_grid_wider_than_the_video_limit_is_refused(tiny):
+    with pytest.raises(Exception, match="GENSTUDIO_MAX_DISPLAY"):
+        walk_frames(tiny("tiny-gan"), [1, 2], 2, grid_size=(4, 1), display_size=512)
+
+
+def test_morph_between_named_and_uploaded_emoji_passes_through_each_keyframe(tiny):
+    from genstudio.tasks.images import composite
+    from genstudio.tasks.restyle import restyle
+    from genstudio.tasks.walk import morph_frames
+
+    model = tiny("tiny-restyle")
+    picture = np.zeros((40, 40, 4), np.uint8)
+    picture[8:32, 8:32] = (200, 40, 40, 255)
+    frames = morph_frames(model, ["cat face", picture, "grinning face"], 4, styles=["fluent"], display_size=64,
+                          resize="nearest")
+    assert len(frames) == 12 and frames.shape[1:] == (64, 64, 3)
+    assert np.array_equal(frames[0], composite(restyle(model, names=["cat face"], style="fluent")[0], 255))
+    assert np.array_equal(frames[4], composite(restyle(model, images=[picture], style="fluent")[0], 255))
+    styled = morph_frames(model, ["cat face"], 3, styles=["noto", "twemoji", "fluent"], display_size=64, resize="nearest")
+    assert np.array_equal(styled[3], composite(restyle(model, names=["cat face"], style="twemoji")[0], 255))
+
+
+def test_cli_morph_between_named_emoji(tiny, tmp_path):
+    from genstudio.cli import main
+
+    out = tmp_path / "morph.mp4"
+    assert main(["walk", "--model", "tiny-restyle", "--emoji", "grinning face,cat face,pizza", "--styles", "fluent",
+                 "--frames-per-transition", "4", "--fps", "12", "--loop", "--size", "64", "--output", str(out)]) == 0
+    assert read_video_recipe(out)["emoji"] == ["grinning face", "cat face", "pizza"]
+    assert main(["walk", "--model", "tiny-restyle", "--emoji", "banana split", "--output", str(out)]) == 2

@@ -363,8 +363,106 @@ def evaluate_inpainter(model: LoadedModel, progress: Progress = print) -> dict[s
     return metrics
 
 
+def restyle_pairs(split: str = "test") -> dict[str, np.ndarray]:
+    """Every ordered pair of two vendors' drawings of one emoji code in a split: straight RGBA
+    64-px sources and targets, the target's style index and the code's category."""
+    from genstudio.tasks.images import unpremultiply
+
+    emoji = data.load_emoji(split, 64)
+    images = unpremultiply((emoji["images"] * 255).round().astype(np.uint8))
+    by_code: dict[str, list[int]] = {}
+    for i, code in enumerate(emoji["codes"].tolist()):
+        by_code.setdefault(code, []).append(i)
+    src, dst = map(np.array, zip(*[(a, b) for idx in by_code.values() for a in idx for b in idx if a != b]))
+    return {"sources": images[src], "targets": images[dst], "styles": emoji["styles"][dst], "labels": emoji["labels"][dst],
+            "source_styles": emoji["styles"][src], "style_names": emoji["style_names"]}
+
+
+def psnr_on_white(images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """PSNR (dB) per image of straight RGBA images composited on white, against the targets."""
+    from genstudio.tasks.images import composite
+
+    error = (composite(images, 255).astype(np.float64) - composite(targets, 255)) ** 2
+    return 10 * np.log10(255**2 / np.maximum(error.mean(axis=(1, 2, 3)), 1e-10))
+
+
+def evaluate_restyler(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
+    """On the held-out emoji codes (never trained on), every vendor pair A -> B: PSNR on white
+    against the real drawing by B, beside identity, Reinhard colour transfer and the lookup of
+    the nearest training emoji by B; and the judge's style and category accuracy of the results
+    beside those of the real targets."""
+    from genstudio.tasks import restyle
+
+    classifier = _classifier_for("emoji")
+    pairs = restyle_pairs("test")
+    train = restyle_pairs("train")
+    metrics: dict[str, Any] = {"evaluated_on": f"{len(pairs['sources'])} ordered vendor pairs of the held-out emoji codes "
+                               f"(64 px, composited on white); judge {classifier.name} at 32 px"}
+    started, results = time.time(), np.zeros_like(pairs["targets"])
+    for s, style in enumerate(pairs["style_names"]):
+        chosen = pairs["styles"] == s
+        progress(f"restyling {int(chosen.sum())} held-out emoji into {style}")
+        results[chosen] = restyle.restyle(model, images=pairs["sources"][chosen], style=style)
+    metrics["restyle_seconds_per_1000"] = round((time.time() - started) / len(results) * 1000, 3)
+    _, _, real_style = _classify(classifier, _judged(pairs["targets"]), styles=True)
+    real_category, _ = _classify(classifier, _judged(pairs["targets"]))
+    probs, _, style_probs = _classify(classifier, _judged(results), styles=True)
+    stats = model.card.get("style_colours") or {}
+    for s, style in enumerate(pairs["style_names"]):
+        chosen = pairs["styles"] == s
+        sources, targets = pairs["sources"][chosen], pairs["targets"][chosen]
+        candidates = np.unique(train["targets"][train["styles"] == s], axis=0)
+        baselines = {"model": results[chosen], "identity": sources,
+                     "lookup": restyle.lookup(sources, candidates)}
+        if style in stats:
+            baselines["colour transfer"] = np.stack([restyle.colour_transfer(im, stats[style]) for im in sources])
+        for method, images in baselines.items():
+            metrics[f"{style} psnr_white {method}"] = round(float(psnr_on_white(images, targets).mean()), 3)
+        metrics[f"{style} gain over lookup (dB)"] = round(metrics[f"{style} psnr_white model"]
+                                                          - metrics[f"{style} psnr_white lookup"], 3)
+        for what, guessed, truth in (("style", style_probs, pairs["styles"]), ("category", probs, pairs["labels"])):
+            metrics[f"{style} {what}_accuracy model"] = round(float((guessed[chosen].argmax(1) == truth[chosen]).mean()), 4)
+        metrics[f"{style} style_accuracy real"] = round(float((real_style[chosen].argmax(1) == s).mean()), 4)
+        metrics[f"{style} category_accuracy real"] = round(float((real_category[chosen].argmax(1)
+                                                                  == pairs["labels"][chosen]).mean()), 4)
+    return metrics
+
+
+def restyle_sheet(model: LoadedModel, per_sheet: int = 10) -> np.ndarray:
+    """Held-out emoji (rows, from every vendor in turn): the input, the model's drawing in each
+    style, then the real drawings in each style; on white, 2x, with a header."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from genstudio.tasks import restyle
+    from genstudio.tasks.images import composite, grid, resize
+
+    emoji = restyle_pairs("test")
+    full = [i for i in range(len(emoji["sources"]))]  # a code with all three vendors: its real drawings show every style
+    by_source: dict[bytes, list[int]] = {}
+    for i in full:
+        by_source.setdefault(emoji["sources"][i].tobytes(), []).append(i)
+    whole = [idx for idx in by_source.values() if len(idx) == 2]
+    rows_idx = [whole[j][0] for j in np.linspace(0, len(whole) - 1, per_sheet).round().astype(int)]
+    styles = emoji["style_names"]
+    tiles = []
+    for i in rows_idx:
+        source = emoji["sources"][i]
+        made = [restyle.restyle(model, images=[source], style=s)[0] for s in styles]
+        real = {int(emoji["styles"][j]): emoji["targets"][j] for j in by_source[source.tobytes()]}
+        real[int(emoji["source_styles"][i])] = source
+        tiles += [source, *made, *[real[k] for k in range(len(styles))]]
+    sheet = resize(grid(composite(np.stack(tiles), 255), 1 + 2 * len(styles), padding=4), 2)
+    header = Image.new("RGB", (sheet.shape[1], 28), (255, 255, 255))
+    draw, font = ImageDraw.Draw(header), ImageFont.load_default(size=14)
+    titles = ["input", *styles, *[f"real {s}" for s in styles]]
+    cell = sheet.shape[1] / len(titles)
+    for c, title in enumerate(titles):
+        draw.text((cell * (c + 0.5), 14), title, fill=(40, 40, 40), font=font, anchor="mm")
+    return np.concatenate([np.asarray(header), sheet])
+
+
 EVALUATORS = {"sample": evaluate_generator, "conditional": evaluate_generator, "classify": evaluate_classifier,
-              "upscale": evaluate_upscaler, "inpaint": evaluate_inpainter}
+              "upscale": evaluate_upscaler, "inpaint": evaluate_inpainter, "restyle": evaluate_restyler}
 
 
 def category_style_sheet(model: LoadedModel, per_style: int = 3, seed: int = 0) -> np.ndarray:
@@ -404,6 +502,8 @@ def example_picture(model: LoadedModel) -> np.ndarray | None:
         from genstudio.tasks.generate import sample_all_classes
 
         return resize(grid(sample_all_classes(model, 8, seed=0, truncation=latent.get("truncation")), 8), 3)
+    if model.task == "restyle":
+        return restyle_sheet(model)
     if model.task == "upscale":
         from genstudio.tasks.upscale import bicubic_downscale, bicubic_upscale, upscale_array
 

@@ -57,6 +57,7 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
                 background: int = 255) -> np.ndarray:
     """Render a walk -> uint8 frames (T, H, W, 3).
 
+    Each walk is `display_size` px a side; a grid of walks is that many wide and high.
     Keyframes come from `seeds` (one seed holds the latent still) and, for conditional
     models, `labels` (names or indices; one label holds the class; none: a tour of every
     class in order, the seeds repeating while the latent walks). Style models take
@@ -91,6 +92,10 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
         raise UserError(f"grid must be 1x1 to {limits.max_grid}x{limits.max_grid}")
     if not 16 <= display_size <= limits.max_display:
         raise UserError(f"display size must be 16-{limits.max_display} pixels")
+    side = max(cols, rows) * (display_size + 2) + 2 if cols * rows > 1 else display_size  # a grid has 2-px gaps
+    if side > limits.max_display:
+        raise UserError(f"a {cols}x{rows} grid of {display_size}-px walks is {side} px a side; "
+                        f"the video's limit is {limits.max_display} (GENSTUDIO_MAX_DISPLAY): choose a smaller display size")
     if k == 1 and not loop:
         raise UserError("a walk needs two keyframes, or one with loop on (a still video)")
     total = frame_count(k, frames_per_transition, loop)
@@ -118,15 +123,72 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
         cells.append(composite(cell, background) if cell.shape[-1] == 4 else cell)
         if progress:
             progress(0.5 * (j + 1) / (cols * rows), "rendering frames")
-    cell_side = max(16, (display_size - 2 * (cols - 1)) // cols)  # fit the grid into display_size
-    frames = []
+    return _assemble(cells, cols, display_size, resize, background, progress)
+
+
+def _assemble(cells: list[np.ndarray], cols: int, display_size: int, resize: str | LoadedModel, background: int = 255,
+              progress: Progress | None = None) -> np.ndarray:
+    """Walks (each (T, H, W, 3)) -> video frames, each walk enlarged to `display_size` per side
+    and the walks side by side in a grid `cols` wide."""
+    frames, total = [], len(cells[0])
     for t in range(total):
-        tiles = np.stack([_fit(cell[t], cell_side, resize) for cell in cells])
-        frame = grid(tiles, cols, padding=2 if cols * rows > 1 else 0, fill=0) if cols * rows > 1 else tiles[0]
+        tiles = np.stack([_fit(cell[t], display_size, resize) for cell in cells])
+        frame = grid(tiles, cols, padding=2, fill=background) if len(cells) > 1 else tiles[0]
         frames.append(_even(frame))
         if progress and t % 30 == 0:
             progress(0.5 + 0.3 * t / total, "resizing frames")
     return np.stack(frames)
+
+
+def morph_frames(model: LoadedModel, keyframes: Sequence, frames_per_transition: int = 24, styles: Sequence | None = None,
+                 interpolation: str = "linear", loop: bool = True, display_size: int = 256,
+                 resize: str | LoadedModel = "smooth", background: int = 255, limits: Limits | None = None,
+                 progress: Progress | None = None) -> np.ndarray:
+    """A morph between real emoji through a restyle model's content space -> uint8 frames (T, H, W, 3).
+
+    `keyframes` are emoji names (the model's stored codes) or pictures (encoded); `styles` one
+    per keyframe (the style changes along the way) or one for all. Frame i * F is keyframe i
+    drawn in its style."""
+    from genstudio.tasks.restyle import check_restyler, encode, name_codes, style_weights
+
+    limits = limits or Limits.from_env()
+    check_restyler(model)
+    if interpolation not in INTERPOLATIONS:
+        raise UserError(f"interpolation must be one of {INTERPOLATIONS}")
+    if not keyframes:
+        raise UserError("give at least one emoji (a name or a picture) as a keyframe")
+    names = [k for k in keyframes if isinstance(k, str)]
+    pictures = [k for k in keyframes if not isinstance(k, str)]
+    by_name = dict(zip(names, name_codes(model, names))) if names else {}
+    encoded = iter(encode(model, pictures)) if pictures else iter(())
+    codes = torch.stack([by_name[k] if isinstance(k, str) else next(encoded) for k in keyframes])
+    style_list = list(styles or [model.styles[0]])
+    k = len(codes)
+    if len(style_list) not in (1, k) and not (k == 1 and len(style_list) > 1):
+        raise UserError(f"styles: give one or {k} (one per keyframe), got {len(style_list)}")
+    if k == 1 and len(style_list) > 1:  # one emoji, the style changing
+        codes, k = codes.repeat(len(style_list), 1, 1, 1), len(style_list)
+    weights = torch.cat([style_weights(model, s) for s in style_list])
+    weights = weights.repeat(k, 1) if len(weights) == 1 else weights
+    if not isinstance(frames_per_transition, (int, np.integer)) or frames_per_transition < 1:
+        raise UserError("frames per transition must be a whole number of at least 1")
+    if not 16 <= display_size <= limits.max_display:
+        raise UserError(f"display size must be 16-{limits.max_display} pixels")
+    if k == 1 and not loop:
+        raise UserError("a morph needs two keyframes, or one with loop on (a still video)")
+    total = frame_count(k, frames_per_transition, loop)
+    if total > limits.max_frames:
+        raise UserError(f"{total} frames requested; the limit is {limits.max_frames} (GENSTUDIO_MAX_FRAMES)")
+    lerp = lambda a, b, t: (1 - t) * a + t * b
+    flat = codes.reshape(k, -1)
+    path = _path(flat, frames_per_transition, loop, slerp if interpolation == "spherical" else lerp)
+    style_path = _path(weights, frames_per_transition, loop, lerp)
+    from genstudio.tasks.restyle import _decode
+
+    if progress:
+        progress(0.1, "drawing frames")
+    cell = composite(_decode(model, path.reshape(len(path), *codes.shape[1:]), style_path), background)
+    return _assemble([cell], 1, display_size, resize, background, progress)
 
 
 def _fit(image: np.ndarray, side: int, resize: str | LoadedModel) -> np.ndarray:

@@ -169,6 +169,9 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         if ema is not None and "ema" in state:
             ema.load_state_dict(state["ema"])
         start_step, elapsed = state["step"], state["elapsed"]
+        if rank == 0 and log_path.exists():  # rows logged after the saved state are logged again as the run goes on
+            rows = [line for line in log_path.read_text().splitlines() if json.loads(line)["step"] <= start_step]
+            log_path.write_text("".join(row + "\n" for row in rows))
         if "rng" in state:  # runs saved before exact resume lack these and continue approximately
             _set_rng_state(state["rng"])
             family.load_state_dict(state["family"])

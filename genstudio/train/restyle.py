@@ -187,8 +187,17 @@ class RestyleFamily(Family):
         net.name_codes.copy_((sums / counts[:, None, None, None]).half())
 
     def card(self):
+        from genstudio.tasks.images import unpremultiply
+        from genstudio.tasks.restyle import colour_stats
+
+        if not hasattr(self, "style_colours"):  # Reinhard's baseline: each vendor's colours on the train split
+            straight = unpremultiply((self.images.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8))
+            styles = self.styles.cpu().numpy()
+            self.style_colours = {name: [round(v, 3) for v in colour_stats(straight[styles == s])]
+                                  for s, name in enumerate(self.style_names)}
         return Card(task="restyle", dataset="emoji (premultiplied RGBA, 64 px)", styles=self.style_names,
-                    image_size=64, channels=4, names=self.names, description=self.cfg.description,
+                    image_size=64, channels=4, names=self.names, style_colours=self.style_colours,
+                    description=self.cfg.description,
                     credits=data.EMOJI_CREDITS, split="train: 80% of code points (genstudio.data.emoji_split); "
                     "validation and figures: the other 20%").to_dict()
 
