@@ -39,30 +39,33 @@ def actions(files: dict[str, str], models: dict[str, str]):
     from gradio_client import handle_file
 
     def sample(c):
-        img, seeds = c.predict(models["sample"], 7, 16, None, None, 0, 1, "white", 2, False, api_name="/sample")
+        img, seeds = c.predict(model=models["sample"], seed=7, n=16, truncation=0, display_scale=2, api_name="/sample")
         assert Image.open(img).size == (2 * 122, 2 * 122) and seeds == "7-22", (img, seeds)
 
     def conditional(c):
-        img = c.predict(models["conditional"], models["label"], None, "one class", None, None, 0.5, 3, 4, 0, "white", 2, False, api_name="/conditional")
+        img = c.predict(model=models["conditional"], label=models["label"], seed=3, n=4, truncation=0, display_scale=2,
+                        api_name="/conditional")
         assert Image.open(img).size == (2 * 62, 2 * 62)
 
     def upscale(c):
-        slider, out, report = c.predict(handle_file(files["small"]), models["upscale"], False, 256, api_name="/upscale")
+        slider, out, report = c.predict(image=handle_file(files["small"]), model=models["upscale"], api_name="/upscale")
         s = int(report.split(" with ")[0].split("-> ")[1].split("x")[0]) // 48
         assert Image.open(out).size == (48 * s, 48 * s), report
 
     def inpaint(c):
-        out, mask, note = c.predict(handle_file(files["photo"]), handle_file(files["mask"]), models["inpaint"], "crop", 0, 0, api_name="/inpaint")
+        out, mask, note = c.predict(image=handle_file(files["photo"]), mask=handle_file(files["mask"]), model=models["inpaint"],
+                                   api_name="/inpaint")
         got, src = np.asarray(Image.open(out).convert("RGB")), np.asarray(Image.open(files["photo"]))
         m = np.asarray(Image.open(files["mask"])) > 0
         assert np.array_equal(got[~m], src[~m]) and "changed" in note
 
     def walk(c):
-        video, recipe = c.predict(models["sample"], "1,2", "", "", 4, 10, "spherical", True, 1, 1, 64, "nearest", 0, "white", api_name="/walk")
+        video, recipe = c.predict(model=models["sample"], seeds="1,2", frames_per_transition=4, fps=10, size=64, resize="nearest",
+                                  truncation=0, api_name="/walk")
         assert Path(video).stat().st_size > 0 and json.loads(Path(recipe).read_text())["seeds"] == "1,2"
 
     def card(c):
-        assert c.predict(models["upscale"], api_name="/model_card").startswith(f"### {models['upscale']}")
+        assert c.predict(name=models["upscale"], api_name="/model_card").startswith(f"### {models['upscale']}")
 
     return [("sample", sample), ("conditional", conditional), ("upscale", upscale), ("inpaint", inpaint), ("walk", walk), ("model_card", card)]
 

@@ -101,3 +101,40 @@ def earlier_stages(card: dict[str, Any]) -> list[dict[str, Any]]:
 
     visit({"stages": card.get("stages"), "init_from": card.get("provenance", {}).get("init_from")})
     return out
+
+
+BANDS = ("5-10%", "10-20%", "20-40%")
+
+
+def headline(card: dict) -> str:
+    """The one figure that says how good a model is, beside its baseline or real-data floor."""
+    m, task = card.get("metrics", {}), card["task"]
+    if not m:
+        return "not evaluated"
+    if task == "restyle":
+        styles = card.get("styles") or []
+        gains = " / ".join(f"{m.get(f'{s} gain over lookup (dB)', float('nan')):+.2f}" for s in styles)
+        return f"PSNR on white {gains} dB over the lookup baseline ({' / '.join(styles)}), held-out emoji"
+    if task in ("sample", "conditional"):
+        ratio = m.get("fd_ratio_to_floor") or (m["fd_classifier_features"] / m["real_fd_train_vs_test"]
+                                               if m.get("real_fd_train_vs_test") else None)
+        parts = [f"FD {ratio:.1f}x the real-data floor" if ratio else ""]
+        if "recall" in m:
+            parts.append(f"precision {m['precision']} / recall {m['recall']} (real: {m.get('real_precision')} / "
+                         f"{m.get('real_recall')})")
+        if "category_accuracy" in m:
+            parts.append(f"category / style accuracy {m['category_accuracy']} / {m['style_accuracy']}")
+        elif "class_accuracy" in m:
+            parts.append(f"class accuracy {m['class_accuracy']} (real {m.get('real_test_accuracy')})")
+        return "; ".join(p for p in parts if p)
+    if task == "upscale":
+        return f"Set5 Y PSNR {m.get('set5_psnr_y_model')} dB (bicubic {m.get('set5_psnr_y_bicubic')})"
+    if task == "inpaint" and "unseen 20-40% gain over telea (dB)" in m:
+        gains = " / ".join(f"{m[f'unseen {b} gain over telea (dB)']:+.2f}" for b in BANDS)
+        return f"{gains} dB over OpenCV Telea (holes of 5-10 / 10-20 / 20-40 %, unseen photos)"
+    if task == "inpaint":
+        return f"20-40 % holes: PSNR {m.get('20-40% psnr model')} vs Telea {m.get('20-40% psnr telea')} dB"
+    if task == "classify":
+        style = f", style {m['test_style_accuracy']}" if "test_style_accuracy" in m else ""
+        return f"held-out accuracy {m.get('test_accuracy')}{style}"
+    return ""

@@ -42,29 +42,30 @@ def test_readme_api_calls(client, tmp_path):
 
     from genstudio.tasks.io import read_recipe
 
-    grid, seeds = client.predict("gan-fmnist", 42, 16, None, None, 0.8, 1.0, "white", 4, False, api_name="/sample")
+    grid, seeds = client.predict(model="gan-fmnist", seed=42, n=16, truncation=0.8, api_name="/sample")
     assert read_recipe(grid)["seed"] == 42 and seeds == "42-57"
-    grid = client.predict("cgan-fmnist", "Sneaker", None, "one class", None, None, 0.5, 7, 8, 0, "white", 4, False, api_name="/conditional")
+    grid = client.predict(model="cgan-fmnist", label="Sneaker", seed=7, n=8, truncation=0, api_name="/conditional")
     assert read_recipe(grid)["label"] == "Sneaker"
     photo = str(REPO / "assets" / "photos" / "coffee.png")
-    (before, after), upscaled, report = client.predict(handle_file(photo), "sr-x2", False, 256, api_name="/upscale")
+    (before, after), upscaled, report = client.predict(image=handle_file(photo), model="sr-x2", evaluate=False, api_name="/upscale")
     assert Image.open(upscaled).size == (1200, 800) and "-> 1200x800" in report
     mask = np.zeros((400, 600), np.uint8)
     mask[150:250, 250:350] = 255
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    filled, used_mask, note = client.predict(handle_file(photo), handle_file(str(tmp_path / "mask.png")), "inpaint-photo",
-                                             "crop", 0, 0, api_name="/inpaint")
+    filled, used_mask, note = client.predict(image=handle_file(photo), mask=handle_file(str(tmp_path / "mask.png")),
+                                             model="inpaint-photo", api_name="/inpaint")
     src, out = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(filled).convert("RGB"))
     assert np.array_equal(out[mask == 0], src[mask == 0])
-    best, _, _ = client.predict(handle_file(photo), handle_file(str(tmp_path / "mask.png")), "inpaint-photo", "crop", 0, 0,
-                                False, True, api_name="/inpaint")  # best quality: four mirrored passes
+    best, _, _ = client.predict(image=handle_file(photo), mask=handle_file(str(tmp_path / "mask.png")),
+                                model="inpaint-photo", best=True, api_name="/inpaint")  # best quality: four mirrored passes
     assert read_recipe(best)["flips"] == 4 and np.array_equal(np.asarray(Image.open(best).convert("RGB"))[mask == 0], src[mask == 0])
-    wider, border, note = client.predict(handle_file(photo), "inpaint-photo", 64, 0, 64, 0, api_name="/outpaint")
+    wider, border, note = client.predict(image=handle_file(photo), model="inpaint-photo", left=64, right=64, api_name="/outpaint")
     out = np.asarray(Image.open(wider).convert("RGB"))
     assert out.shape == (400, 728, 3) and np.array_equal(out[:, 64:664], src) and "728x400" in note
-    video, recipe = client.predict("gan-fmnist", "1,5,9-12", "", "", 6, 12, "spherical", True, 1, 1, 128, "nearest", 0, "white", api_name="/walk")
+    video, recipe = client.predict(model="gan-fmnist", seeds="1,5,9-12", frames_per_transition=6, fps=12, size=128,
+                                   truncation=0, api_name="/walk")
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text())["frames_per_transition"] == 6
-    assert client.predict("sr-x2", api_name="/model_card").startswith("### sr-x2")
+    assert client.predict(name="sr-x2", api_name="/model_card").startswith("### sr-x2")
     restored = client.predict(handle_file(grid), api_name="/recipe")
     assert restored["model"] == "cgan-fmnist" and restored["task"] == "conditional"
 
@@ -73,11 +74,11 @@ def test_conditional_models_need_no_labels(client):
     """No class: the conditional grid shows one row per class, and a walk tours every class."""
     from genstudio.tasks.io import read_recipe
 
-    grid = client.predict("cgan-fmnist", None, None, "one class", None, None, 0.5, 3, 4, 0, "white", 1, False,
+    grid = client.predict(model="cgan-fmnist", label=None, seed=3, n=4, truncation=0, display_scale=1,
                           api_name="/conditional")
     assert read_recipe(grid)["mode"] == "all classes"
     assert Image.open(grid).height == 10 * (28 + 2) + 2  # ten rows of 28-px images
-    video, recipe = client.predict("cgan-fmnist", "1,2", "", "", 2, 8, "spherical", True, 1, 1, 64, "nearest", 0, "white",
+    video, recipe = client.predict(model="cgan-fmnist", seeds="1,2", frames_per_transition=2, fps=8, size=64, truncation=0,
                                    api_name="/walk")
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text()).get("labels") is None
 
@@ -88,17 +89,17 @@ def test_errors_reach_the_client_as_messages(client, tmp_path):
 
     (tmp_path / "notes.png").write_text("this is not an image")
     with pytest.raises(AppError, match="not an image we can read"):  # not Gradio's "Could not preprocess input"
-        client.predict(handle_file(str(tmp_path / "notes.png")), "sr-x2", False, 256, api_name="/upscale")
+        client.predict(image=handle_file(str(tmp_path / "notes.png")), model="sr-x2", api_name="/upscale")
 
     with pytest.raises(AppError, match="out of range|unknown label"):
-        client.predict("cgan-fmnist", "Robot", None, "one class", None, None, 0.5, 7, 8, 0, "white", 4, False, api_name="/conditional")
+        client.predict(model="cgan-fmnist", label="Robot", api_name="/conditional")
     photo = handle_file(str(REPO / "assets" / "photos" / "coffee.png"))
     with pytest.raises(AppError, match="less than minimum value 0"):  # Gradio checks the Number first
-        client.predict(photo, "telea", -8, 0, 0, 0, api_name="/outpaint")
+        client.predict(image=photo, model="telea", left=-8, api_name="/outpaint")
     with pytest.raises(AppError, match="at most 4x"):
-        client.predict(photo, "telea", 0, 0, 4000, 0, api_name="/outpaint")
+        client.predict(image=photo, model="telea", right=4000, api_name="/outpaint")
     with pytest.raises(AppError, match="limit"):
-        client.predict("gan-fmnist", "1-60", "", "", 120, 12, "spherical", True, 1, 1, 128, "nearest", 0, "white", api_name="/walk")
+        client.predict(model="gan-fmnist", seeds="1-60", frames_per_transition=120, fps=12, api_name="/walk")
 
 
 def test_cancelled_and_abandoned_requests_leave_the_server_healthy(server):
@@ -106,12 +107,13 @@ def test_cancelled_and_abandoned_requests_leave_the_server_healthy(server):
 
     for _ in range(2):
         client = Client(server.url, verbose=False)
-        job = client.submit("gan-fmnist", "0-20", "", "", 30, 30, "spherical", True, 2, 2, 512, "smooth", 0, "white", api_name="/walk")
+        job = client.submit(model="gan-fmnist", seeds="0-20", frames_per_transition=30, fps=30, grid_cols=2, grid_rows=2,
+                            size=384, api_name="/walk")
         time.sleep(1.0)
         job.cancel()
         client.close()  # a client that walks away mid-video
     fresh = Client(server.url, verbose=False)
-    grid, seeds = fresh.predict("gan-fmnist", 1, 4, None, None, 0, 1, "white", 2, False, api_name="/sample")
+    grid, seeds = fresh.predict(model="gan-fmnist", seed=1, n=4, truncation=0, display_scale=2, api_name="/sample")
     assert Path(grid).exists() and seeds == "1-4" and server.alive()
 
 

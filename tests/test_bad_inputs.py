@@ -158,13 +158,14 @@ def test_bad_counts(tiny, count):
 def test_bad_walk_settings(tiny, args, match):
     v = dict(seeds="1,2", frames=4, fps=10, cols=1, rows=1, size=64)
     v.update(args)
-    _error(walk_tab.latent_walk, "tiny-gan", v["seeds"], "", "", v["frames"], v["fps"], "spherical", True, v["cols"], v["rows"],
-           v["size"], "nearest", 0, "white", progress=NOOP, match=match)
+    _error(walk_tab.latent_walk, "tiny-gan", seeds=v["seeds"], frames_per_transition=v["frames"], fps=v["fps"],
+           grid_cols=v["cols"], grid_rows=v["rows"], size=v["size"], resize="nearest", truncation=0, progress=NOOP, match=match)
 
 
 def test_walk_frame_limit_from_env(tiny, monkeypatch):
     monkeypatch.setenv("GENSTUDIO_MAX_FRAMES", "10")
-    _error(walk_tab.latent_walk, "tiny-gan", "1,2,3", "", "", 8, 10, "spherical", True, 1, 1, 64, "nearest", 0, "white", progress=NOOP, match="limit is 10")
+    _error(walk_tab.latent_walk, "tiny-gan", seeds="1,2,3", frames_per_transition=8, fps=10, size=64, resize="nearest",
+           truncation=0, progress=NOOP, match="limit is 10")
 
 
 def test_bad_recipe_files(tmp_path, files):

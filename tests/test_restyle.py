@@ -116,3 +116,38 @@ def test_cli_bad_input_is_one_line_and_exit_2_with_nothing_written(tiny, tmp_pat
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_restyle_tab_shows_the_input_in_every_style_with_the_baselines_and_its_recipe(tiny):
+    from genstudio.ui.tabs.restyle import ALL_STYLES, restyle as restyle_tab
+
+    sheet, single, note = restyle_tab("tiny-restyle", _emoji(), None, ALL_STYLES, True, "white")
+    recipe = read_recipe(sheet)
+    assert recipe["task"] == "restyle" and recipe["input"] == "uploaded picture" and recipe["baselines"] is True
+    assert np.asarray(single).shape == (64, 64, 4)  # the first result alone keeps its alpha
+    # rows: the picture, its colour transfer, its lookup; columns: input + 3 styles (128-px cells, a 170-px name margin)
+    assert np.asarray(sheet).shape[0] == 30 + 3 * 136 + 8 and note == ""
+    named, _, note = restyle_tab("tiny-restyle", None, "cat face, pizza", "fluent", True, "transparent")
+    assert read_recipe(named)["emoji"] == "cat face, pizza" and "baselines redraw a picture" in note
+    assert np.asarray(named).shape[2] == 4  # transparent background: an RGBA sheet
+
+
+def test_restyle_tab_bad_input_is_a_clear_error(tiny):
+    import gradio as gr
+
+    from genstudio.ui.tabs.restyle import ALL_STYLES, restyle as restyle_tab
+
+    for picture, name, message in ((None, None, "upload a picture"), (None, "banana split", "no emoji named"),
+                                   (np.zeros((1, 1, 4), np.uint8), None, "too small")):
+        with pytest.raises(gr.Error, match=message):
+            restyle_tab("tiny-restyle", picture, name, ALL_STYLES, False, "white")
+
+
+def test_a_grid_sent_to_restyle_arrives_as_its_emoji(tiny):
+    from genstudio.tasks import generate
+    from genstudio.tasks.images import grid
+    from genstudio.ui.app import send_to_restyle
+
+    emoji = generate.sample(tiny("tiny-emoji"), 5, seed=3)
+    sent, shown, name, _ = send_to_restyle(grid(emoji, fill=0), "tiny-emoji")
+    assert len(sent) == 5 and all(np.array_equal(a, b) for a, b in zip(sent, emoji)) and name is None

@@ -11,7 +11,8 @@ import torch
 
 from genstudio import data, paths, registry
 from genstudio.errors import UserError
-from genstudio.eval.metrics import class_coverage, copy_rate, frechet_distance, psnr, sr_scores, ssim
+from genstudio.eval.metrics import (class_coverage, copy_rate, frechet_distance, precision_recall, psnr, sr_scores, ssim,
+                                    within_group_spread)
 from genstudio.masks import BANDS, random_mask
 from genstudio.registry import LoadedModel
 
@@ -121,6 +122,8 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
     test_probs, _, test_style_probs = _classify(classifier, test["rgb"], styles=True)
     fd = frechet_distance(feats, feats_b)
     floor = frechet_distance(feats_a, feats_b)
+    precision, recall = precision_recall(feats_b, feats)
+    real_precision, real_recall = precision_recall(feats_b, feats_a)  # real vs real: what a perfect model scores
     as_float = lambda images: images.astype(np.float32) / 255
     ceiling = {}
     reconstructed = _reconstructions(model, in_a)
@@ -131,13 +134,20 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
                    "fd_reconstructions": round(frechet_distance(recon_feats, feats_b), 3)}
     return {
         "evaluated_on": f"{n} samples (seeds 0-{n - 1}) with the category/style mix of half A of the emoji (by code point), "
-                        f"composited on white at 32 px, vs half B ({int((~in_a).sum())}); judge {classifier.name}",
+                        f"composited on white at 32 px, vs half B ({int((~in_a).sum())}); judge {classifier.name}; "
+                        "precision/recall: k-NN manifolds, k = 3; variety: mean distance to the category's mean feature",
         "sampled_with": settings,
         "category_accuracy": round(float((probs.argmax(1) == a_labels).mean()), 4),
         "style_accuracy": round(float((style_probs.argmax(1) == a_styles).mean()), 4),
         "fd_classifier_features": round(fd, 3),
         "fd_real_floor": round(floor, 3),
         "fd_ratio_to_floor": round(fd / floor, 2),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "real_precision": round(real_precision, 4),
+        "real_recall": round(real_recall, 4),
+        "variety": round(within_group_spread(feats, a_labels), 3),
+        "real_variety": round(within_group_spread(feats_a, a_labels), 3),
         "fd_real_shifted_4px": round(frechet_distance(feats_shifted, feats_b), 3),
         "copy_rate": round(copy_rate(as_float(judged), as_float(real["rgb"])), 4),
         "copy_rate_real_shifted_4px": round(copy_rate(as_float(shifted), as_float(real["rgb"])), 4),
@@ -161,11 +171,15 @@ def real_data_reference(dataset: str) -> tuple[dict[str, float], np.ndarray]:
     classifier = _classifier_for(dataset)
     test_images, test_labels, _ = data.load_labelled_images(dataset, "test")
     test_probs, test_feats = _classify(classifier, test_images)
-    _, train_feats = _classify(classifier, _floor_train_images(dataset))
+    train_probs, train_feats = _classify(classifier, _floor_train_images(dataset))
+    real_precision, real_recall = precision_recall(test_feats, train_feats)
     return {
         "real_test_accuracy": round(float((test_probs.argmax(1) == test_labels).mean()), 4),
         "real_fd_train_vs_test": round(frechet_distance(train_feats, test_feats), 3),
         "real_class_coverage": round(class_coverage(test_probs), 4),
+        "real_precision": round(real_precision, 4),
+        "real_recall": round(real_recall, 4),
+        "real_variety": round(within_group_spread(train_feats, train_probs.argmax(1)), 3),
     }, test_feats
 
 
@@ -191,12 +205,20 @@ def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress =
     images = render(model, z, weights)
     sample_seconds = time.time() - started
     probs, feats = _classify(classifier, images)
+    precision, recall = precision_recall(test_feats, feats)
+    fd = frechet_distance(feats, test_feats)
     metrics = {
-        "evaluated_on": f"{n} samples (seeds 0-{n - 1}) vs the {dataset} test split, classifier {classifier.name}",
+        "evaluated_on": f"{n} samples (seeds 0-{n - 1}) vs the {dataset} test split, classifier {classifier.name}; "
+                        "precision/recall: k-NN manifolds, k = 3 (real: 10,000 train images vs the test split); "
+                        "variety: mean distance to the (judged) class's mean feature",
         "sampled_with": settings,
-        "fd_classifier_features": round(frechet_distance(feats, test_feats), 3),
+        "fd_classifier_features": round(fd, 3),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "variety": round(within_group_spread(feats, probs.argmax(1)), 3),
         "class_coverage_entropy": round(class_coverage(probs), 4),
         **reference,
+        "fd_ratio_to_floor": round(fd / reference["real_fd_train_vs_test"], 2),
         "sampling_seconds_per_1000": round(sample_seconds / n * 1000, 3),
     }
     if labels is not None:

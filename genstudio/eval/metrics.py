@@ -65,3 +65,44 @@ def copy_rate(samples: np.ndarray, training: np.ndarray, threshold: float = 0.05
     nearest = torch.cat([torch.cdist(a[i : i + batch], b).min(1).values for i in range(0, len(a), batch)])
     rmse = nearest / np.sqrt(a.shape[1])
     return float((rmse <= threshold).float().mean())
+
+
+def _knn_radii(features, k: int):
+    """Distance of each point to its k-th nearest neighbour in its own set (itself excluded)."""
+    import torch
+
+    x = torch.as_tensor(features, dtype=torch.float64)
+    radii = []
+    for i in range(0, len(x), 1024):
+        d = torch.cdist(x[i : i + 1024], x)
+        radii.append(d.kthvalue(k + 1, dim=1).values)  # the 0th neighbour is the point itself
+    return x, torch.cat(radii)
+
+
+def _inside(points, manifold, radii) -> np.ndarray:
+    """For each point, whether it lies within some manifold point's k-NN ball."""
+    import torch
+
+    p = torch.as_tensor(points, dtype=torch.float64)
+    out = []
+    for i in range(0, len(p), 1024):
+        out.append((torch.cdist(p[i : i + 1024], manifold) <= radii[None]).any(1))
+    return torch.cat(out).numpy()
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al., 2019) in a feature space: precision,
+    the share of generated points inside the real data's k-NN manifold (typical images);
+    recall, the share of real points inside the generated manifold (how much of the data's
+    variety the model covers)."""
+    real_x, real_r = _knn_radii(real, k)
+    fake_x, fake_r = _knn_radii(fake, k)
+    return float(_inside(fake_x, real_x, real_r).mean()), float(_inside(real_x, fake_x, fake_r).mean())
+
+
+def within_group_spread(features: np.ndarray, groups: np.ndarray) -> float:
+    """Mean distance of a point to the mean of its group (category), averaged over groups: the
+    variety within a category (prototypes score low)."""
+    spreads = [np.linalg.norm(features[groups == g] - features[groups == g].mean(0), axis=1).mean()
+               for g in np.unique(groups) if (groups == g).sum() > 1]
+    return float(np.mean(spreads))

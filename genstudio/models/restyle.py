@@ -64,31 +64,40 @@ class EmojiRestyler(nn.Module):
     memory_format = torch.channels_last
 
     def __init__(self, num_styles: int = 3, width: int = 32, content_channels: int = 16, style_dim: int = 64,
-                 num_names: int = 0):
+                 num_names: int = 0, code_side: int = 8):
         super().__init__()
         w, k = width, content_channels
-        self.num_styles, self.content_channels = num_styles, content_channels
+        if code_side not in (8, 16):
+            raise ValueError("code_side must be 8 or 16")
+        self.num_styles, self.content_channels, self.code_side = num_styles, content_channels, code_side
+        deep = code_side == 8  # an 8-px code has one more level, 4w wide, below the 16-px one
         self.encoder = nn.Sequential(
             nn.Conv2d(4, w, 3, stride=2, padding=1), ResBlock(w),  # 32 px
             nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), ResBlock(2 * w),  # 16 px
-            nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), ResBlock(4 * w),  # 8 px
-            _act(), nn.Conv2d(4 * w, k, 1), nn.Tanh(),
+            *([nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), ResBlock(4 * w)] if deep else []),  # 8 px
+            _act(), nn.Conv2d(4 * w if deep else 2 * w, k, 1), nn.Tanh(),
         )
         self.style = nn.Sequential(nn.Linear(num_styles, style_dim), _act(), nn.Linear(style_dim, style_dim))
-        self.stem = nn.Conv2d(k, 4 * w, 3, padding=1)
-        self.blocks8 = nn.ModuleList([ResBlock(4 * w, style_dim) for _ in range(2)])
-        self.up16 = nn.Conv2d(4 * w, 2 * w, 3, padding=1)
-        self.blocks16 = nn.ModuleList([ResBlock(2 * w, style_dim)])
+        if deep:
+            self.stem = nn.Conv2d(k, 4 * w, 3, padding=1)
+            self.blocks8 = nn.ModuleList([ResBlock(4 * w, style_dim) for _ in range(2)])
+            self.up16 = nn.Conv2d(4 * w, 2 * w, 3, padding=1)
+            self.blocks16 = nn.ModuleList([ResBlock(2 * w, style_dim)])
+        else:
+            self.stem = nn.Conv2d(k, 2 * w, 3, padding=1)
+            self.blocks8 = nn.ModuleList()
+            self.up16 = None
+            self.blocks16 = nn.ModuleList([ResBlock(2 * w, style_dim) for _ in range(3)])
         self.up32 = nn.Conv2d(2 * w, w, 3, padding=1)
         self.blocks32 = nn.ModuleList([ResBlock(w, style_dim)])
         self.up64 = nn.Conv2d(w, w // 2, 3, padding=1)
         self.out = nn.Conv2d(w // 2, 4, 3, padding=1)
         self.act = _act()
         # content codes by name (the card's `names`), averaged over the vendors' drawings
-        self.register_buffer("name_codes", torch.zeros(num_names, k, 8, 8, dtype=torch.float16))
+        self.register_buffer("name_codes", torch.zeros(num_names, k, code_side, code_side, dtype=torch.float16))
 
     def encode(self, image: torch.Tensor) -> torch.Tensor:
-        """(B, 4, 64, 64) premultiplied RGBA in [0, 1] -> (B, K, 8, 8) content code in [-1, 1]."""
+        """(B, 4, 64, 64) premultiplied RGBA in [0, 1] -> (B, K, S, S) content code in [-1, 1] (S = code_side)."""
         return self.encoder(image * 2 - 1)
 
     def decode(self, code: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
@@ -97,7 +106,8 @@ class EmojiRestyler(nn.Module):
         h = self.stem(code)
         for block in self.blocks8:
             h = block(h, style)
-        h = upsample_conv3x3(self.act(h), self.up16)
+        if self.up16 is not None:
+            h = upsample_conv3x3(self.act(h), self.up16)
         for block in self.blocks16:
             h = block(h, style)
         h = upsample_conv3x3(self.act(h), self.up32)

@@ -35,6 +35,18 @@ def grid(images: np.ndarray, columns: int | None = None, padding: int = 2, fill:
     return out
 
 
+def cells(image: np.ndarray, size: int, padding: int = 2) -> list[np.ndarray]:
+    """The images of a `grid` of size x size cells, row-major (the inverse of `grid`); the empty
+    cells a last row ends with (the padding's colour throughout) are left out."""
+    step = size + padding
+    rows, columns = (image.shape[0] - padding) // step, (image.shape[1] - padding) // step
+    out = [image[padding + r * step : padding + r * step + size, padding + c * step : padding + c * step + size]
+           for r in range(rows) for c in range(columns)]
+    while out and (out[-1] == image[0, 0]).all():
+        out.pop()
+    return out
+
+
 def resize(image: np.ndarray, scale: float, smooth: bool = False) -> np.ndarray:
     """Enlarge for display: nearest keeps 28 px digits pixel-crisp, Lanczos smooths them."""
     if scale == 1:

@@ -6,6 +6,7 @@ Arrays in, arrays out: images are uint8 straight RGBA (N, 64, 64, 4), as a PNG s
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Sequence
 
 import cv2
@@ -22,6 +23,7 @@ from genstudio.tasks.images import to_uint8, unpremultiply
 SIZE = 64
 CONTENT_SIDE = 60  # the longest side of an input's drawing once fitted (Noto draws 62 px of 64, Twemoji 64, Fluent 56)
 BASELINES = ("identity", "colour transfer", "lookup")
+MAX_ROWS = 16  # inputs in one sheet of the Restyle tab
 
 
 def as_rgba(image: np.ndarray, limits: Limits | None = None) -> np.ndarray:
@@ -189,3 +191,24 @@ def lookup(images: np.ndarray, candidates: np.ndarray, candidates_small: np.ndar
     pool = (on_white_small(candidates) if candidates_small is None else candidates_small).reshape(len(candidates), -1)
     distances = (small**2).sum(1)[:, None] - 2 * small @ pool.T + (pool**2).sum(1)[None]
     return candidates[distances.argmin(1)]
+
+
+@functools.lru_cache(maxsize=1)
+def training_emoji() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lookup's candidates: the train split's emoji (straight RGBA), their style indices and
+    their 32-px copies on white. Needs the data set, which the app does not ship."""
+    from genstudio import data
+    from genstudio.tasks.images import unpremultiply
+
+    emoji = data.load_emoji("train", SIZE)
+    images = unpremultiply((emoji["images"] * 255).round().astype(np.uint8))
+    return images, emoji["styles"], on_white_small(images)
+
+
+def lookup_in_training_set(model: LoadedModel, images: Sequence[np.ndarray], style) -> np.ndarray:
+    """The lookup baseline against the train split's emoji in a style (a clear error without the data)."""
+    from genstudio.tasks.generate import _resolve
+
+    index = _resolve(model.styles, style, "style", model.name)
+    candidates, styles, small = training_emoji()
+    return lookup(list(images), candidates[styles == index], small[styles == index])

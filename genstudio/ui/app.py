@@ -46,28 +46,30 @@ def make_gradio_image_cache_atomic() -> None:
 
 
 def build_demo() -> gr.Blocks:
-    from genstudio.ui.tabs import conditional, history, inpaint, models, recipe, sample, upscale, walk
+    from genstudio.ui.tabs import conditional, history, inpaint, models, recipe, restyle, sample, upscale, walk
 
     make_gradio_image_cache_atomic()
+    restylers = common.model_choices("restyle")
     generators = common.model_choices("sample", "conditional")
     conditionals = common.model_choices("conditional")
     upscalers = common.model_choices("upscale")
     inpainters = common.model_choices("inpaint") + ["telea", "navier-stokes"]
 
     with gr.Blocks(title="GenStudio", delete_cache=(900, 3600)) as demo:
-        gr.Markdown("# GenStudio\nSee what generative models do: sample colour emoji by category and style, condition, "
-                    "inpaint, upscale and walk through latent space. Every model here was trained on a 2-core CPU by this "
+        gr.Markdown("# GenStudio\nSee what generative models do: redraw any emoji in another vendor's style, sample "
+                    "colour emoji by category and style, inpaint, upscale and walk through latent space. Every model here was trained on a 2-core CPU by this "
                     "project's own pipeline; the **Models** tab shows how good each one is and how it was made. "
                     "Emoji: " + EMOJI_CREDITS + ".")
         link_note = gr.Markdown(visible=False, elem_id="link-note")
         with gr.Tabs() as tabs:
+            r = restyle.build(restylers)
             s = sample.build(generators)
             c = conditional.build(conditionals)
             i = inpaint.build(inpainters)
             u = upscale.build(upscalers)
-            w = walk.build(generators, [m for m in upscalers if common.registry.inspect(m).card.get("channels") != 4])
+            w = walk.build(generators, [m for m in upscalers if common.registry.inspect(m).card.get("channels") != 4], restylers)
             models.build(demo)
-            restorable = {"sample": (s.restore_outputs, sample.restore), "conditional": (c.restore_outputs, conditional.restore),
+            restorable = {"restyle": (r.restore_outputs, restyle.restore), "sample": (s.restore_outputs, sample.restore), "conditional": (c.restore_outputs, conditional.restore),
                           "inpaint": (i.restore_outputs, inpaint.restore), "upscale": (u.restore_outputs, upscale.restore),
                           "walk": (w.restore_outputs, walk.restore)}
             recipe.build(tabs, restorable)
@@ -76,8 +78,9 @@ def build_demo() -> gr.Blocks:
         demo.load(None, js=i.watch_js)
         demo.load(history.gallery_items, h.entries, h.gallery, api_visibility="private")  # the History kept in the browser
         # every result goes into the History, except each tab's opening (shown to everyone, made by no one)
-        results = {"sample": s.out, "conditional": c.out, "inpaint": i.out, "upscale": u.out, "walk": w.video}
-        tab_of = {"sample": s, "conditional": c, "inpaint": i, "upscale": u, "walk": w}
+        results = {"restyle": r.out, "sample": s.out, "conditional": c.out, "inpaint": i.out, "upscale": u.out,
+                   "walk": w.video}
+        tab_of = {"restyle": r, "sample": s, "conditional": c, "inpaint": i, "upscale": u, "walk": w}
         opening_keys = {name: gr.State(None) for name in results}  # the settings key of the tab's opening
         for name, output in results.items():
             # after the link where the tab has one, on the same change: two listeners on one image raced in the
@@ -117,7 +120,7 @@ def build_demo() -> gr.Blocks:
         remakes = [demo.load(open_link, None, [linked_task, link_note, *restored], api_visibility="private"),
                    h.gallery.select(open_entry, [h.entries, h.files], [linked_task, *restored], api_visibility="private")]
         for event in remakes:
-            for name, tab in (("sample", s), ("conditional", c), ("walk", w)):
+            for name, tab in (("restyle", r), ("sample", s), ("conditional", c), ("walk", w)):
                 fn, inputs, outputs = tab.run
                 event = event.then(_run_if_linked(name, fn, len(outputs)), [linked_task, *inputs], outputs,
                                    api_visibility="private")
@@ -135,6 +138,8 @@ def build_demo() -> gr.Blocks:
                 None, i.incoming, None, js=i.load_incoming_js, api_visibility="private")
         for button, source in ((s.to_upscale, s.raw), (c.to_upscale, c.raw), (i.to_upscale, i.out)):
             button.click(send("upscale"), source, [u.image, tabs], api_visibility="private")
+        for button, source, model in ((s.to_restyle, s.raw, s.model), (c.to_restyle, c.raw, c.model)):
+            button.click(send_to_restyle, [source, model], [r.sent, r.picture, r.emoji, tabs], api_visibility="private")
         s.to_walk.click(walk_from_seeds, [s.model, s.seeds, s.label, s.style, s.truncation, s.temperature],
                         [w.model, w.seeds, w.labels, w.styles, w.truncation, w.temperature, tabs], api_visibility="private")
     return demo
@@ -157,6 +162,17 @@ def _run_if_linked(name: str, run, count: int):
     def remake(task, *inputs):
         return run(*inputs) if task == name else tuple(gr.skip() for _ in range(count))
     return remake
+
+
+@common.user_errors
+def send_to_restyle(grid, model):
+    """A grid's emoji, each on its own, to the Restyle tab (which shows the grid as its input)."""
+    if grid is None:
+        raise common.UserError("make a grid first")
+    from genstudio.tasks.images import cells
+
+    size = common.registry.inspect(model).card.get("image_size") or grid.shape[0]
+    return cells(grid, size)[:16], grid, None, gr.Tabs(selected="restyle")
 
 
 @common.user_errors

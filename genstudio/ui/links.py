@@ -16,7 +16,9 @@ from genstudio.tasks import generate, io
 from genstudio.ui import common
 from genstudio.ui.tabs.recipe import recipe_in
 
-LINKED_TASKS = {"sample": ("sample", "conditional"), "conditional": ("conditional",), "walk": ("sample", "conditional")}
+LINKED_TASKS = {"sample": ("sample", "conditional"), "conditional": ("conditional",),
+                "walk": ("sample", "conditional", "restyle"),
+                "restyle": ("restyle",)}
 # the query string made absolute in the browser, which alone knows the address it was served at
 ABSOLUTE_JS = "(query) => query && query.startsWith('?') ? location.origin + location.pathname + query : query"
 
@@ -110,6 +112,25 @@ CHECKS: dict[str, dict[str, Callable[[Any, registry.ModelInfo], Any]]] = {
 }
 
 
+def _emoji_names(value, info) -> str:
+    names = [n.strip() for n in str(value).split(",") if n.strip()]
+    if not names or any(n not in (info.card.get("names") or []) for n in names):
+        raise ValueError("emoji names this model knows, comma-separated")
+    return ", ".join(names)
+
+
+def _restyle_style(value, info) -> str:
+    from genstudio.ui.tabs.restyle import ALL_STYLES
+
+    return _one_of(ALL_STYLES, *(info.styles or []))(value, info)
+
+
+CHECKS["walk"]["emoji"] = lambda value, info: [_emoji_names(v, info) for v in value] if isinstance(value, list) else \
+    _names_in("names")(value, info)
+CHECKS["restyle"] = {"emoji": _emoji_names, "style": _restyle_style, "baselines": _flag,
+                     "background": _one_of(*common.BACKGROUNDS)}
+
+
 def checked(recipe: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     """(the recipe with only the values this app can use, a note for each one dropped);
     (None, notes) when the link names no tab or model to open."""
@@ -139,7 +160,9 @@ def query_of(output) -> str:
     if output is None:
         return ""
     recipe = io.read_recipe(output) if isinstance(output, Image.Image) else recipe_in(output)
-    return "?" + io.recipe_to_query(recipe) if recipe else ""
+    if not recipe or recipe.get("input") or recipe.get("uploads"):  # made from uploaded pictures, which a link cannot hold
+        return ""
+    return "?" + io.recipe_to_query(recipe)
 
 
 def link_box(elem_id: str) -> gr.Textbox:

@@ -16,11 +16,11 @@ DEFAULT_MODELS = ("emoji-gan", "cgan-fmnist")
 
 
 @user_errors
-def conditional(model_name, label, style, mode, blend_label, blend_style, blend_weight, seed, count, truncation, temperature,
-                background, display_scale, smooth):
+def conditional(model, label=None, style=None, mode="one class", blend_label=None, blend_style=None, blend_weight=0.5, seed=0,
+                n=16, truncation=None, temperature=None, background="white", display_scale=4, smooth=False):
     """Returns (displayed grid with recipe, raw grid for other tabs). With no class given,
     'one class' shows every class instead (one row each)."""
-    model = load_model(model_name, "conditional")
+    model_name, model, count = model, load_model(model, "conditional"), n
     seed = generate.check_seed(seed)
     label, style = chosen(label), chosen(style) if model.styles else None
     latent = kind_of(model).latent_settings(optional_float(truncation), optional_float(temperature))
@@ -87,6 +87,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                 with gr.Row():
                     to_inpaint = gr.Button("Send to inpaint", elem_classes=[common.LOADS_INPAINT_EDITOR])
                     to_upscale = gr.Button("Send to upscale")
+                    to_restyle = gr.Button("Send to restyle")
         raw = gr.State(None)  # this tab's grid at 1:1, for its send-to buttons
         if conditionals:  # an example fills the inputs and shows its result
             from genstudio import registry
@@ -117,7 +118,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
         return ("all classes", 6, *conditional(*(settings[c] for c in inputs)))
 
     return SimpleNamespace(result_changed=result_changed, opening=(opening, [mode, count, out, raw]), run=(conditional, inputs, [out, raw]), model=model, label=label, style=style, mode=mode, raw=raw, out=out, to_inpaint=to_inpaint,
-                           to_upscale=to_upscale, controls=controls,
+                           to_upscale=to_upscale, to_restyle=to_restyle, controls=controls,
                            pickers=pickers,
                            restore_outputs=[model, label, style, mode, blend_label, blend_style, weight, seed, count,
                                             truncation, temperature, background, scale, smooth, out])

@@ -150,12 +150,12 @@ def _mask_file(path, shape) -> np.ndarray:
 
 
 @user_errors
-def inpaint_files(image, mask, method_name, strategy="crop", dilate=0, feather=0, invert=False, best=False):
+def inpaint_files(image, mask, model, strategy="crop", dilate=0, feather=0, invert=False, best=False):
     """API form of the Inpaint tab: an image file and a mask file (white = fill), any sizes;
     `best` averages four mirrored passes of a learned model (slower, a little closer)."""
     if image is None or mask is None:
         raise UserError("give both an image and a mask (white = fill)")
-    return _inpaint(io.read_image(image), io.read_image(mask), method_name, strategy, dilate, feather, invert, best=best)
+    return _inpaint(io.read_image(image), io.read_image(mask), model, strategy, dilate, feather, invert, best=best)
 
 
 def _inpaint(image, mask, method_name, strategy, dilate, feather, invert=False, overlay=False, best=False):
@@ -167,11 +167,12 @@ def _inpaint(image, mask, method_name, strategy, dilate, feather, invert=False, 
     recipe = io.make_recipe("inpaint", model=method_name, strategy=strategy, dilate=int(dilate), feather=int(feather),
                             invert=bool(invert) or None, flips=flips if best else None)
     shown_mask = inpaint.mask_overlay(result.image, result.mask) if overlay else result.mask
-    return png(result.image, recipe), png(shown_mask, recipe), result.notice or "Done: only the painted area changed."
+    changed = "unpainted" if invert else "painted"
+    return png(result.image, recipe), png(shown_mask, recipe), result.notice or f"Done: only the {changed} area changed."
 
 
 @user_errors
-def extend_image(image, method_name, left, top, right, bottom, overlay=False, editor_ready=True):
+def extend_image(image, model, left=0, top=0, right=0, bottom=0, overlay=False, editor_ready=True):
     """Outpainting: the photo extended by the given pixels on each side, the border filled by
     the model (the original pixels unchanged). `image`: an editor value or an image file."""
     if editor_ready is False:
@@ -184,10 +185,10 @@ def extend_image(image, method_name, left, top, right, bottom, overlay=False, ed
         image = io.read_image(image)
     sides = tuple(whole(v, f"{name} extension", 0, 4096) for v, name in
                   ((left, "left"), (top, "top"), (right, "right"), (bottom, "bottom")))
-    result = inpaint.outpaint(image, sides, _method(method_name), max_pixels=Limits.from_env().max_pixels)
+    result = inpaint.outpaint(image, sides, _method(model), max_pixels=Limits.from_env().max_pixels)
     if result.notice:
         gr.Info(result.notice)
-    recipe = io.make_recipe("outpaint", model=method_name, extend=list(sides))
+    recipe = io.make_recipe("outpaint", model=model, extend=list(sides))
     shown_mask = inpaint.mask_overlay(result.image, result.mask) if overlay else result.mask
     note = result.notice or f"Extended {image.shape[1]}x{image.shape[0]} to {result.image.shape[1]}x{result.image.shape[0]}: the original pixels are unchanged."
     return png(result.image, recipe), png(shown_mask, recipe), note

@@ -8,14 +8,9 @@ import gradio as gr
 
 from genstudio import registry
 from genstudio.card import earlier_stages
+from genstudio.card import headline as card_headline
 from genstudio.ui import common
 
-HEADLINE = ["category_accuracy", "style_accuracy", "fd_classifier_features", "fd_real_floor", "fd_ratio_to_floor", "copy_rate",
-            "class_accuracy", "class_coverage_entropy", "test_accuracy", "test_style_accuracy", "set5_psnr_y_model",
-            "set5_ssim_y_model", "unseen 20-40% gain over telea (dB)", "unseen 10-20% gain over telea (dB)",
-            "unseen 5-10% gain over telea (dB)", "unseen 20-40% gain over telea with 4 flips (dB)", "set5 20-40% gain over telea (dB)", "unseen outpaint 32px border psnr model",
-            "unseen 20-40% hole_detail model",
-            "20-40% psnr model", "20-40% psnr telea", "test_recon_bce_per_image"]
 QUALITY = ("psnr", "accuracy", "gain", "detail", "fd")  # validation figures, drawn apart from the losses
 
 
@@ -116,20 +111,11 @@ def model_picture(name: str | None):
     return np.concatenate([np.full((TOOLBAR_PX, picture.shape[1], 3), 255, np.uint8), picture])
 
 
-def _headline(metrics: dict) -> str:
-    """The figures that say how good a model is; a Frechet distance always beside its real-data floor."""
-    fd, floor = metrics.get("fd_classifier_features"), metrics.get("fd_real_floor", metrics.get("real_fd_train_vs_test"))
-    parts = [f"FD {fd} = {fd / floor:.0f}x the real-data floor {floor}"] if fd is not None and floor else []
-    skip = {"fd_classifier_features", "fd_real_floor", "fd_ratio_to_floor"}
-    parts += [f"{k}={metrics[k]}" for k in HEADLINE if k in metrics and k not in skip]
-    return ", ".join(parts) or "not evaluated"
-
-
 def models_table() -> list[list]:
     rows = []
     for info in registry.list_models(include_unavailable=True):
         s = info.summary()
-        headline = _headline(s["metrics"]) if not info.error else f"UNAVAILABLE: {info.error}"
+        headline = card_headline(info.card) if not info.error else f"UNAVAILABLE: {info.error}"
         rows.append([s["name"], s["task"] or "", s["arch"] or "", s["dataset"] or "", headline])
     return rows
 

@@ -15,10 +15,12 @@ DEFAULT_MODELS = ("emoji-gan", "gan-fmnist")
 
 
 @user_errors
-def sample(model_name, seed, count, label, style, truncation, temperature, background, display_scale, smooth):
-    """Returns (displayed grid with recipe, raw grid for other tabs, seeds text)."""
-    model = load_model(model_name, "sample", "conditional")
-    count = whole(count, "number of images", 1, 256)
+def sample(model, seed=0, n=16, label=None, style=None, truncation=None, temperature=None, background="white",
+           display_scale=4, smooth=False):
+    """Returns (displayed grid with recipe, raw grid for other tabs, seeds text). The parameters
+    are the recipe's names: the API takes them as keywords."""
+    model_name, model = model, load_model(model, "sample", "conditional")
+    count = whole(n, "number of images", 1, 256)
     seed = generate.check_seed(seed)
     latent = kind_of(model).latent_settings(optional_float(truncation), temperature)
     label = chosen(label) if model.task == "conditional" else None
@@ -55,6 +57,7 @@ def build(generators: list[str]) -> SimpleNamespace:
                 with gr.Row():
                     to_inpaint = gr.Button("Send to inpaint", elem_classes=[common.LOADS_INPAINT_EDITOR])
                     to_upscale = gr.Button("Send to upscale")
+                    to_restyle = gr.Button("Send to restyle")
                     to_walk = gr.Button("Walk from these seeds")
         raw = gr.State(None)  # this tab's grid at 1:1, for its send-to buttons
         if generators:  # an example fills the inputs and shows its result; truncation only for GANs
@@ -76,7 +79,7 @@ def build(generators: list[str]) -> SimpleNamespace:
     opening = lambda: sample(*defaults)  # the tab opens on its default grid
     return SimpleNamespace(result_changed=result_changed, opening=(opening, [out, raw, seeds]), run=(sample, inputs, [out, raw, seeds]), model=model, label=label, style=style, seed=seed, count=count, truncation=truncation,
                            temperature=temperature, background=background, controls=controls, raw=raw, seeds=seeds,
-                           out=out, to_inpaint=to_inpaint, to_upscale=to_upscale, to_walk=to_walk,
+                           out=out, to_inpaint=to_inpaint, to_upscale=to_upscale, to_restyle=to_restyle, to_walk=to_walk,
                            restore_outputs=[model, seed, count, label, style, truncation, temperature, background, scale, smooth,
                                             out])
 

@@ -11,9 +11,9 @@ from genstudio.ui.common import UserError, load_model, png, user_errors, whole
 
 
 @user_errors
-def upscale_image(image, model_name, evaluate, tile, progress=gr.Progress()):
+def upscale_image(image, model, evaluate=False, tile=256, progress=gr.Progress()):
     """Returns ((bicubic, model) for the slider, model output with recipe, metrics text)."""
-    model = load_model(model_name, "upscale")
+    model_name, model = model, load_model(model, "upscale")
     if image is None:
         raise UserError("upload an image, pick an example, or send one from another tab")
     image = io.read_image(image)  # a file path from the UI: every mode and EXIF rotation handled
