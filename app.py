@@ -2,6 +2,7 @@
 
 On a Hugging Face Space this file is the entry point; it binds 0.0.0.0 there.
 """
+
 import os
 import sys
 

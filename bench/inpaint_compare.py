@@ -3,6 +3,7 @@ cropped around the hole and enlarged, for the README (assets/inpaint-sharp-vs-ps
 
     .venv/bin/python bench/inpaint_compare.py
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,11 +32,17 @@ def main(rows: int = 4, side: int = 128) -> None:
         holed = image.copy()
         holed[mask.astype(bool)] = 255
         fills = [inpaint(image, mask, method).image for method in ("telea", *models)]
-        print("detail (Telea, " + ", ".join(MODELS) + "):",
-              ", ".join(f"{hole_detail(f, image, mask.astype(bool)):.2f}" for f in fills))
+        print(
+            "detail (Telea, " + ", ".join(MODELS) + "):",
+            ", ".join(f"{hole_detail(f, image, mask.astype(bool)):.2f}" for f in fills),
+        )
         tiles += [holed[window], *(f[window] for f in fills), image[window]]
     picture = resize(grid(np.stack(tiles), 5, padding=4), 2)
-    save_png(picture, REPO / "assets" / "inpaint-sharp-vs-psnr.png", {"columns": "hole, Telea, " + ", ".join(MODELS) + ", photo"})
+    save_png(
+        picture,
+        REPO / "assets" / "inpaint-sharp-vs-psnr.png",
+        {"columns": "hole, Telea, " + ", ".join(MODELS) + ", photo"},
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ endpoint, against a server on loopback. Bounded in count and time; stops by itse
 Every response is checked for correctness; failures, p50/p95 latency per endpoint and the
 server's resident memory after warm-up and after the run are reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,15 @@ def actions(files: dict[str, str], models: dict[str, str]):
         assert Image.open(img).size == (2 * 122, 2 * 122) and seeds == "7-22", (img, seeds)
 
     def conditional(c):
-        img = c.predict(model=models["conditional"], label=models["label"], seed=3, n=4, truncation=0, display_scale=2,
-                        api_name="/conditional")
+        img = c.predict(
+            model=models["conditional"],
+            label=models["label"],
+            seed=3,
+            n=4,
+            truncation=0,
+            display_scale=2,
+            api_name="/conditional",
+        )
         assert Image.open(img).size == (2 * 62, 2 * 62)
 
     def upscale(c):
@@ -53,24 +61,45 @@ def actions(files: dict[str, str], models: dict[str, str]):
         assert Image.open(out).size == (48 * s, 48 * s), report
 
     def inpaint(c):
-        out, mask, note = c.predict(image=handle_file(files["photo"]), mask=handle_file(files["mask"]), model=models["inpaint"],
-                                   api_name="/inpaint")
+        out, mask, note = c.predict(
+            image=handle_file(files["photo"]),
+            mask=handle_file(files["mask"]),
+            model=models["inpaint"],
+            api_name="/inpaint",
+        )
         got, src = np.asarray(Image.open(out).convert("RGB")), np.asarray(Image.open(files["photo"]))
         m = np.asarray(Image.open(files["mask"])) > 0
         assert np.array_equal(got[~m], src[~m]) and "changed" in note
 
     def walk(c):
-        video, recipe = c.predict(model=models["sample"], seeds="1,2", frames_per_transition=4, fps=10, size=64, resize="nearest",
-                                  truncation=0, api_name="/walk")
+        video, recipe = c.predict(
+            model=models["sample"],
+            seeds="1,2",
+            frames_per_transition=4,
+            fps=10,
+            size=64,
+            resize="nearest",
+            truncation=0,
+            api_name="/walk",
+        )
         assert Path(video).stat().st_size > 0 and json.loads(Path(recipe).read_text())["seeds"] == "1,2"
 
     def card(c):
         assert c.predict(name=models["upscale"], api_name="/model_card").startswith(f"### {models['upscale']}")
 
-    return [("sample", sample), ("conditional", conditional), ("upscale", upscale), ("inpaint", inpaint), ("walk", walk), ("model_card", card)]
+    return [
+        ("sample", sample),
+        ("conditional", conditional),
+        ("upscale", upscale),
+        ("inpaint", inpaint),
+        ("walk", walk),
+        ("model_card", card),
+    ]
 
 
-def run_load(url: str, files: dict[str, str], models: dict[str, str], users: int, requests: int, time_limit: float = 600):
+def run_load(
+    url: str, files: dict[str, str], models: dict[str, str], users: int, requests: int, time_limit: float = 600
+):
     from gradio_client import Client
 
     plan = actions(files, models)
@@ -127,12 +156,15 @@ def main(argv=None) -> int:
         rss_after = server.rss_mb()
         alive = server.alive()
     total = sum(len(v) for v in latencies.values()) + len(failures)
-    lines = [f"# Load test\n\n`.venv/bin/python bench/load.py --users {args.users} --requests {args.requests}` "
-             f"({time.strftime('%Y-%m-%d')}, 2-core CPU, loopback)\n",
-             f"- requests: {total} in {wall:.1f} s; failures: {len(failures)}; server alive after: {alive}",
-             f"- resident memory: {rss_warm:.0f} MB after warm-up, {rss_after:.0f} MB after the run "
-             f"({(rss_after / rss_warm - 1) * 100:+.1f}%)\n",
-             "| endpoint | requests | p50 (s) | p95 (s) |", "|---|---|---|---|"]
+    lines = [
+        f"# Load test\n\n`.venv/bin/python bench/load.py --users {args.users} --requests {args.requests}` "
+        f"({time.strftime('%Y-%m-%d')}, 2-core CPU, loopback)\n",
+        f"- requests: {total} in {wall:.1f} s; failures: {len(failures)}; server alive after: {alive}",
+        f"- resident memory: {rss_warm:.0f} MB after warm-up, {rss_after:.0f} MB after the run "
+        f"({(rss_after / rss_warm - 1) * 100:+.1f}%)\n",
+        "| endpoint | requests | p50 (s) | p95 (s) |",
+        "|---|---|---|---|",
+    ]
     for name, values in latencies.items():
         lines.append(f"| {name} | {len(values)} | {percentile(values, 50):.2f} | {percentile(values, 95):.2f} |")
     if failures:
@@ -145,13 +177,19 @@ def main(argv=None) -> int:
 
 def default_models(registry) -> dict[str, str]:
     """The first model of each task (the shipped ones by name where present)."""
+
     def pick(task, prefer):
         names = [m.name for m in registry.list_models(task)]
         return prefer if prefer in names else names[0]
 
     cond = pick("conditional", "cgan-fmnist")
-    return {"sample": pick("sample", "gan-fmnist"), "conditional": cond, "label": registry.inspect(cond).labels[0],
-            "upscale": pick("upscale", "sr-x2"), "inpaint": pick("inpaint", "inpaint-photo")}
+    return {
+        "sample": pick("sample", "gan-fmnist"),
+        "conditional": cond,
+        "label": registry.inspect(cond).labels[0],
+        "upscale": pick("upscale", "sr-x2"),
+        "inpaint": pick("inpaint", "inpaint-photo"),
+    }
 
 
 if __name__ == "__main__":

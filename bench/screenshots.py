@@ -5,6 +5,7 @@
 Needs `apt-get install -y chromium fonts-noto-color-emoji` (without a colour emoji font the
 Random button's die is drawn as an empty box, which visitors' browsers never show).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -17,20 +18,24 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def link_of(page, elem_id: str) -> str:
-    return page.evaluate("id => { const e = document.querySelector(`#${id} textarea, #${id} input`); return e ? e.value : '' }", elem_id)
+    return page.evaluate(
+        "id => { const e = document.querySelector(`#${id} textarea, #${id} input`); return e ? e.value : '' }", elem_id
+    )
 
 
 def wait_for_link(page, elem_id: str, before: str = "") -> None:
     """Until the result's link box holds the new result's link (it is filled after the images;
     a tab opens with a result of its own, so the box may hold that one's link until then)."""
-    page.wait_for_function("([id, before]) => { const e = document.querySelector(`#${id} textarea, #${id} input`);"
-                           " return e && e.value.startsWith('http') && e.value !== before }", arg=[elem_id, before])
+    page.wait_for_function(
+        "([id, before]) => { const e = document.querySelector(`#${id} textarea, #${id} input`);"
+        " return e && e.value.startsWith('http') && e.value !== before }",
+        arg=[elem_id, before],
+    )
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
-
     from app_server import AppServer
+    from playwright.sync_api import sync_playwright
 
     with AppServer() as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
@@ -50,7 +55,9 @@ def main() -> None:
         tab = lambda name: page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
         tab("Label-conditioned")
         page.get_by_role("radio", name="all styles").check()
-        page.get_by_role("spinbutton", name="number input for Images (per row in 'all classes' / 'all styles')").fill("6")
+        page.get_by_role("spinbutton", name="number input for Images (per row in 'all classes' / 'all styles')").fill(
+            "6"
+        )
         opening_link = link_of(page, "conditional-link")
         page.click("#conditional-go")
         page.locator("#conditional-output img").first.wait_for(state="visible")
@@ -71,8 +78,10 @@ def main() -> None:
         page.screenshot(path=str(REPO / "assets" / "screenshot-history.png"))
         inpaint_screenshot(page, tab)
         browser.close()
-    print("wrote assets/screenshot.png, screenshot-link.png, screenshot-conditional.png, screenshot-history.png, "
-          "screenshot-inpaint.png")
+    print(
+        "wrote assets/screenshot.png, screenshot-link.png, screenshot-conditional.png, screenshot-history.png, "
+        "screenshot-inpaint.png"
+    )
 
 
 def inpaint_screenshot(page, tab) -> None:

@@ -4,6 +4,7 @@ Version 1 cards (before styles, credits and stages existed) read as version 2 wi
 fields empty. An unknown field or a wrong type is refused with the field's name, so a
 card can only say what this schema knows how to show.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -116,12 +117,15 @@ def headline(card: dict) -> str:
         gains = " / ".join(f"{m.get(f'{s} gain over lookup (dB)', float('nan')):+.2f}" for s in styles)
         return f"PSNR on white {gains} dB over the lookup baseline ({' / '.join(styles)}), held-out emoji"
     if task in ("sample", "conditional"):
-        ratio = m.get("fd_ratio_to_floor") or (m["fd_classifier_features"] / m["real_fd_train_vs_test"]
-                                               if m.get("real_fd_train_vs_test") else None)
+        ratio = m.get("fd_ratio_to_floor") or (
+            m["fd_classifier_features"] / m["real_fd_train_vs_test"] if m.get("real_fd_train_vs_test") else None
+        )
         parts = [f"FD {ratio:.1f}x the real-data floor" if ratio else ""]
         if "recall" in m:
-            parts.append(f"precision {m['precision']} / recall {m['recall']} (real: {m.get('real_precision')} / "
-                         f"{m.get('real_recall')})")
+            parts.append(
+                f"precision {m['precision']} / recall {m['recall']} (real: {m.get('real_precision')} / "
+                f"{m.get('real_recall')})"
+            )
         if "category_accuracy" in m:
             parts.append(f"category / style accuracy {m['category_accuracy']} / {m['style_accuracy']}")
         elif "class_accuracy" in m:

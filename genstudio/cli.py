@@ -14,6 +14,7 @@ Examples:
     genstudio eval sr-x2
     genstudio serve --port 7860 --share
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,9 +63,13 @@ def _recipe_settings(source: str | None) -> dict:
         recipe = recipe_from_query(source)
     if not recipe or recipe.get("task") not in ("sample", "conditional"):
         raise UserError(f"--recipe {source}: holds no sample or label-conditioned recipe")
-    if recipe["task"] == "conditional" and (recipe.get("mode", "one class") != "one class" or recipe.get("label") is None):
-        raise UserError(f"--recipe {source}: a {recipe.get('mode', 'all classes')!r} grid; `genstudio sample` remakes "
-                        "one-class grids (use the app for this one)")
+    if recipe["task"] == "conditional" and (
+        recipe.get("mode", "one class") != "one class" or recipe.get("label") is None
+    ):
+        raise UserError(
+            f"--recipe {source}: a {recipe.get('mode', 'all classes')!r} grid; `genstudio sample` remakes "
+            "one-class grids (use the app for this one)"
+        )
     # a recipe without a truncation was made without one (as the app reopens it), whatever the model's own is now
     return {"truncation": 0.0, **{k: recipe[k] for k in SAMPLE_SETTINGS if recipe.get(k) is not None}}
 
@@ -78,8 +83,12 @@ def cmd_sample(args) -> int:
     from genstudio.tasks.images import grid
     from genstudio.tasks.io import make_recipe, save_png
 
-    settings = {"n": 16, "seed": 0, **_recipe_settings(args.recipe),
-                **{k: v for k, v in vars(args).items() if k in SAMPLE_SETTINGS and v is not None}}
+    settings = {
+        "n": 16,
+        "seed": 0,
+        **_recipe_settings(args.recipe),
+        **{k: v for k, v in vars(args).items() if k in SAMPLE_SETTINGS and v is not None},
+    }
     if not settings.get("model"):
         raise UserError("give --model (or a --recipe that names one)")
     args = argparse.Namespace(**{**vars(args), **settings})
@@ -87,7 +96,9 @@ def cmd_sample(args) -> int:
     latent = kind_of(model).latent_settings(args.truncation, args.temperature)
     images = sample(model, args.n, args.seed, label=args.label, style=args.style, **latent)
     out = Path(args.output)
-    recipe = make_recipe("sample", model=args.model, n=args.n, seed=args.seed, label=args.label, style=args.style, **latent)
+    recipe = make_recipe(
+        "sample", model=args.model, n=args.n, seed=args.seed, label=args.label, style=args.style, **latent
+    )
     if out.suffix.lower() == ".npz":
         extra = {}
         if model.task == "conditional" and args.label is not None:
@@ -118,7 +129,9 @@ def _pairs(input_path: str, output_path: str, mask_path: str | None = None):
         for f in files:
             m = None
             if masks is not None:
-                candidates = [masks / f.name] + [masks / (f.stem + s) for s in IMAGE_SUFFIXES] if masks.is_dir() else [masks]
+                candidates = (
+                    [masks / f.name] + [masks / (f.stem + s) for s in IMAGE_SUFFIXES] if masks.is_dir() else [masks]
+                )
                 m = next((c for c in candidates if c.exists()), None)
                 if m is None:
                     raise UserError(f"no mask for {f.name} in {masks}")
@@ -155,14 +168,34 @@ def cmd_inpaint(args) -> int:
     for src, dst, mask in tqdm(pairs, disable=len(pairs) == 1, desc="inpaint"):
         image, mask_image = read_image(src), read_image(mask)
         if mask_image.shape[:2] != image.shape[:2] and not args.resize_mask:
-            raise UserError(f"mask {mask.name} is {mask_image.shape[1]}x{mask_image.shape[0]} but {src.name} is "
-                             f"{image.shape[1]}x{image.shape[0]}: give a mask of the same size, or --resize-mask to stretch it")
-        result = inpaint(image, mask_image, method, strategy=args.strategy, dilate=args.dilate, feather=args.feather,
-                         flips=args.flips)
+            raise UserError(
+                f"mask {mask.name} is {mask_image.shape[1]}x{mask_image.shape[0]} but {src.name} is "
+                f"{image.shape[1]}x{image.shape[0]}: give a mask of the same size, or --resize-mask to stretch it"
+            )
+        result = inpaint(
+            image,
+            mask_image,
+            method,
+            strategy=args.strategy,
+            dilate=args.dilate,
+            feather=args.feather,
+            flips=args.flips,
+        )
         if result.notice:
             print(f"{src.name}: {result.notice}", file=sys.stderr)
-        save_png(result.image, dst, make_recipe("inpaint", model=args.model, input=src.name, strategy=args.strategy,
-                                            dilate=args.dilate, feather=args.feather, flips=args.flips))
+        save_png(
+            result.image,
+            dst,
+            make_recipe(
+                "inpaint",
+                model=args.model,
+                input=src.name,
+                strategy=args.strategy,
+                dilate=args.dilate,
+                feather=args.feather,
+                flips=args.flips,
+            ),
+        )
     print(f"wrote {len(pairs)} image(s) to {args.output}")
     return 0
 
@@ -204,8 +237,10 @@ def cmd_restyle(args) -> int:
         names = [n.strip() for n in args.emoji.split(",") if n.strip()]
         for name in names:
             find_name(model, name)  # every name checked before anything is written
-        jobs = [(name, Path(args.output) if len(names) == 1 else Path(args.output) / f"{name.replace(' ', '_')}.png")
-                for name in names]
+        jobs = [
+            (name, Path(args.output) if len(names) == 1 else Path(args.output) / f"{name.replace(' ', '_')}.png")
+            for name in names
+        ]
     else:  # every picture read and checked before anything is written
         jobs = [(src, dst) for src, dst, _ in _pairs(args.input, args.output)]
         pictures = {src: read_image(src) for src, _ in jobs}
@@ -216,8 +251,12 @@ def cmd_restyle(args) -> int:
         given = {"emoji": source} if isinstance(source, str) else {"input": source.name}
         picture = None if isinstance(source, str) else pictures[source]
         for style in styles:
-            out = restyle(model, images=None if picture is None else [picture], names=[source] if picture is None else None,
-                          style=style)[0]
+            out = restyle(
+                model,
+                images=None if picture is None else [picture],
+                names=[source] if picture is None else None,
+                style=style,
+            )[0]
             target = dst.with_name(f"{dst.stem}-{style}.png") if len(styles) > 1 else dst
             target.parent.mkdir(parents=True, exist_ok=True)
             outputs.append(save_png(out, target, make_recipe("restyle", model=args.model, style=style, **given)))
@@ -241,15 +280,37 @@ def cmd_walk(args) -> int:
         from genstudio.tasks.walk import morph_frames
 
         if not args.emoji or args.seeds:
-            raise UserError(f"{args.model} morphs between emoji: give --emoji 'NAME,NAME,...' (names or picture files), no seeds")
+            raise UserError(
+                f"{args.model} morphs between emoji: give --emoji 'NAME,NAME,...' (names or picture files), no seeds"
+            )
         emoji = split([args.emoji])
-        keyframes = [read_image(e) if Path(e).suffix.lower() in IMAGE_SUFFIXES and Path(e).is_file() else e for e in emoji]
-        frames = morph_frames(model, keyframes, args.frames_per_transition, styles=styles, loop=args.loop,
-                              interpolation=args.interpolation, display_size=args.size, resize=args.resize,
-                              background=BACKGROUNDS[args.background])
-        recipe = make_recipe("walk", model=args.model, emoji=emoji, styles=styles, frames_per_transition=args.frames_per_transition,
-                             fps=args.fps, loop=args.loop, interpolation=args.interpolation, size=args.size,
-                             resize=args.resize, background=args.background)
+        keyframes = [
+            read_image(e) if Path(e).suffix.lower() in IMAGE_SUFFIXES and Path(e).is_file() else e for e in emoji
+        ]
+        frames = morph_frames(
+            model,
+            keyframes,
+            args.frames_per_transition,
+            styles=styles,
+            loop=args.loop,
+            interpolation=args.interpolation,
+            display_size=args.size,
+            resize=args.resize,
+            background=BACKGROUNDS[args.background],
+        )
+        recipe = make_recipe(
+            "walk",
+            model=args.model,
+            emoji=emoji,
+            styles=styles,
+            frames_per_transition=args.frames_per_transition,
+            fps=args.fps,
+            loop=args.loop,
+            interpolation=args.interpolation,
+            size=args.size,
+            resize=args.resize,
+            background=args.background,
+        )
         written = encode_video(frames, args.output, args.fps, recipe, gif=args.gif)
         print("wrote " + ", ".join(map(str, written)))
         return 0
@@ -257,13 +318,36 @@ def cmd_walk(args) -> int:
         raise UserError("give --seeds, e.g. 1,5,9-12")
     latent = kind_of(model).latent_settings(args.truncation)
     seeds = parse_seeds(args.seeds)
-    frames = walk_frames(model, seeds, args.frames_per_transition, labels=labels, styles=styles, interpolation=args.interpolation,
-                         loop=args.loop, grid_size=tuple(args.grid), display_size=args.size, **latent,
-                         resize=resize, background=BACKGROUNDS[args.background])
-    recipe = make_recipe("walk", model=args.model, seeds=args.seeds, labels=labels, styles=styles,
-                         frames_per_transition=args.frames_per_transition, fps=args.fps, loop=args.loop,
-                         interpolation=args.interpolation, grid=args.grid, size=args.size, **latent,
-                         resize=args.resize, background=args.background)
+    frames = walk_frames(
+        model,
+        seeds,
+        args.frames_per_transition,
+        labels=labels,
+        styles=styles,
+        interpolation=args.interpolation,
+        loop=args.loop,
+        grid_size=tuple(args.grid),
+        display_size=args.size,
+        **latent,
+        resize=resize,
+        background=BACKGROUNDS[args.background],
+    )
+    recipe = make_recipe(
+        "walk",
+        model=args.model,
+        seeds=args.seeds,
+        labels=labels,
+        styles=styles,
+        frames_per_transition=args.frames_per_transition,
+        fps=args.fps,
+        loop=args.loop,
+        interpolation=args.interpolation,
+        grid=args.grid,
+        size=args.size,
+        **latent,
+        resize=args.resize,
+        background=args.background,
+    )
     written = encode_video(frames, args.output, args.fps, recipe, gif=args.gif)
     print("wrote " + ", ".join(map(str, written)))
     return 0
@@ -297,15 +381,23 @@ def cmd_eval(args) -> int:
     from genstudio.eval.evaluate import evaluate
     from genstudio.train.config import parse_sampling
 
-    metrics = evaluate(args.name, write=not args.no_write, progress=lambda m: print(m, file=sys.stderr),
-                       sampling=parse_sampling(args.sampling))
+    metrics = evaluate(
+        args.name,
+        write=not args.no_write,
+        progress=lambda m: print(m, file=sys.stderr),
+        sampling=parse_sampling(args.sampling),
+    )
     print(json.dumps(metrics, indent=2))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="genstudio", description="See what generative models do.",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("Examples:")[1])
+    parser = argparse.ArgumentParser(
+        prog="genstudio",
+        description="See what generative models do.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Examples:")[1],
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("models", help="list the registered models")
@@ -314,14 +406,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="sample images from a GAN/VAE (conditional: --label)")
     p.add_argument("--model", help="required unless --recipe names it")
-    p.add_argument("--recipe", help="remake a result: a PNG the app or CLI made, or a link the app gave "
-                                    "(options given here override its settings)")
+    p.add_argument(
+        "--recipe",
+        help="remake a result: a PNG the app or CLI made, or a link the app gave "
+        "(options given here override its settings)",
+    )
     p.add_argument("--n", type=int, default=None, help="number of images (default 16)")
     p.add_argument("--seed", type=int, default=None, help="image i uses seed + i (default 0)")
     p.add_argument("--label", help="class index or name (conditional models; default: drawn per image from its seed)")
-    p.add_argument("--style", help="style index or name (style-conditional models such as emoji-gan; default: drawn per image)")
-    p.add_argument("--truncation", type=float, default=None, help="GAN truncation threshold, e.g. 1.0; 0 = off (default: the model's own)")
-    p.add_argument("--temperature", type=float, default=None, help="VAE prior temperature (default: the model's own, else 1)")
+    p.add_argument(
+        "--style", help="style index or name (style-conditional models such as emoji-gan; default: drawn per image)"
+    )
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        help="GAN truncation threshold, e.g. 1.0; 0 = off (default: the model's own)",
+    )
+    p.add_argument(
+        "--temperature", type=float, default=None, help="VAE prior temperature (default: the model's own, else 1)"
+    )
     p.add_argument("--output", required=True, help=".png grid or .npz images")
     p.set_defaults(func=cmd_sample)
 
@@ -341,8 +445,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=["crop", "whole"], default="crop")
     p.add_argument("--dilate", type=int, default=0)
     p.add_argument("--feather", type=int, default=0)
-    p.add_argument("--flips", type=int, choices=[1, 2, 4], default=1,
-                   help="average a learned model's fills of 1, 2 or 4 mirrored copies (4: +0.07 to +0.15 dB, 4x the time)")
+    p.add_argument(
+        "--flips",
+        type=int,
+        choices=[1, 2, 4],
+        default=1,
+        help="average a learned model's fills of 1, 2 or 4 mirrored copies (4: +0.07 to +0.15 dB, 4x the time)",
+    )
     p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("outpaint", help="extend an image (file or folder) beyond its border")
@@ -363,9 +472,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("walk", help="render a latent-walk video")
     p.add_argument("--model", required=True)
     p.add_argument("--seeds", help="e.g. 1,5,9-12 (generators)")
-    p.add_argument("--emoji", help="restyle models: keyframes by emoji name or picture file, e.g. 'grinning face,cat face'")
-    p.add_argument("--labels", nargs="*", help="class names/indices per keyframe (conditional models; none: a tour of every class)")
-    p.add_argument("--styles", nargs="*", help="styles per keyframe, e.g. noto,twemoji,fluent (style models; one holds it)")
+    p.add_argument(
+        "--emoji", help="restyle models: keyframes by emoji name or picture file, e.g. 'grinning face,cat face'"
+    )
+    p.add_argument(
+        "--labels", nargs="*", help="class names/indices per keyframe (conditional models; none: a tour of every class)"
+    )
+    p.add_argument(
+        "--styles", nargs="*", help="styles per keyframe, e.g. noto,twemoji,fluent (style models; one holds it)"
+    )
     p.add_argument("--background", choices=["white", "black"], default="white", help="behind transparent images")
     p.add_argument("--frames-per-transition", type=int, default=30)
     p.add_argument("--fps", type=int, default=30)
@@ -389,8 +504,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config")
     p.add_argument("--resume", action="store_true", help="continue exactly from RUN_DIR/state.pt")
     p.add_argument("--run-dir", help="where the run writes its model, state and log (default runs/NAME)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set train.steps=8 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.steps=8 (repeatable)",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("promote", help="evaluate a training run and put its model on the shelf (checkpoints/)")
@@ -400,9 +520,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure a model and write the figures into its card")
     p.add_argument("name", help="a shelf model, or a run directory / checkpoint file (measured only, nothing written)")
     p.add_argument("--no-write", action="store_true", help="print only; leave the card as it is")
-    p.add_argument("--sampling", action="append", default=[], metavar="KEY=VALUE",
-                   help="measure with this default latent setting (truncation=1.5, temperature=0.9) and, "
-                        "unless --no-write, make it the model's default (repeatable)")
+    p.add_argument(
+        "--sampling",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="measure with this default latent setting (truncation=1.5, temperature=0.9) and, "
+        "unless --no-write, make it the model's default (repeatable)",
+    )
     p.set_defaults(func=cmd_eval)
     return parser
 

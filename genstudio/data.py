@@ -4,6 +4,7 @@ Data root: `GENSTUDIO_DATA`, else `../shared/data` beside the repository if it e
 else `~/.cache/genstudio/data`, where torchvision downloads the MNIST family for
 users who have internet.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -51,11 +52,13 @@ def load_idx_dataset(name: str, split: str = "train") -> tuple[np.ndarray, np.nd
     raw = data_root() / folder / "raw"
     if not (raw / f"{prefix}-images-idx3-ubyte.gz").exists() and not (raw / f"{prefix}-images-idx3-ubyte").exists():
         raw = _download_with_torchvision(tv_name)
+
     def find(stem):
         for candidate in (raw / f"{stem}.gz", raw / stem):
             if candidate.exists():
                 return candidate
         raise UserError(f"{stem} not found in {raw}")
+
     images = _read_idx(find(f"{prefix}-images-idx3-ubyte"), 16).reshape(-1, 28, 28)
     targets = _read_idx(find(f"{prefix}-labels-idx1-ubyte"), 8).astype(np.int64)
     return images, targets, labels
@@ -78,7 +81,9 @@ def load_image_folder(path: str | Path, image_size: int, channels: int) -> tuple
         raise UserError(f"no images in {root}")
     classes = sorted({p.parent.relative_to(root).as_posix() for p in files})
     mode = "L" if channels == 1 else "RGB"
-    images = np.stack([np.asarray(Image.open(p).convert(mode).resize((image_size, image_size), Image.BICUBIC)) for p in files])
+    images = np.stack(
+        [np.asarray(Image.open(p).convert(mode).resize((image_size, image_size), Image.BICUBIC)) for p in files]
+    )
     labels = np.array([classes.index(p.parent.relative_to(root).as_posix()) for p in files], dtype=np.int64)
     return images, labels, classes
 
@@ -136,8 +141,22 @@ def photo_names(subset: str) -> list[str]:
 
 # Photos that ship inside scikit-image and that none of the training data holds: the
 # inpainting validation set (chosen by, never trained on); Set5 is reported beside it.
-UNSEEN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
-                 "camera", "moon", "coins", "clock", "brick", "grass", "gravel")
+UNSEEN_PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "camera",
+    "moon",
+    "coins",
+    "clock",
+    "brick",
+    "grass",
+    "gravel",
+)
 
 
 def unseen_photos() -> list[np.ndarray]:
@@ -165,8 +184,10 @@ def unseen_crops(size: int = 256, per_photo: int = 4, seed: int = 0) -> list[np.
 
 
 EMOJI_STYLES = ["noto", "twemoji", "fluent"]
-EMOJI_CREDITS = ("Noto Color Emoji (Google, Apache-2.0), Twemoji graphics (Twitter, Inc. and other "
-                 "contributors, CC-BY-4.0), Microsoft Fluent Emoji Flat (Microsoft Corporation, MIT)")
+EMOJI_CREDITS = (
+    "Noto Color Emoji (Google, Apache-2.0), Twemoji graphics (Twitter, Inc. and other "
+    "contributors, CC-BY-4.0), Microsoft Fluent Emoji Flat (Microsoft Corporation, MIT)"
+)
 
 
 def emoji_split(codes: np.ndarray, held_out: float = 0.2) -> np.ndarray:
@@ -204,7 +225,10 @@ def load_emoji(split: str = "all", image_size: int = 64) -> dict[str, np.ndarray
     if not path.exists():
         raise UserError(f"{path} not found (set GENSTUDIO_DATA to the folder holding emoji/emoji64.npz)")
     with np.load(path, allow_pickle=False) as f:
-        raw = {k: f[k] for k in ("images", "labels", "vendor", "unified", "name", "classes", "subcategories", "subcategory_names")}
+        raw = {
+            k: f[k]
+            for k in ("images", "labels", "vendor", "unified", "name", "classes", "subcategories", "subcategory_names")
+        }
     keep = np.ones(len(raw["labels"]), bool)
     if split != "all":
         if split not in ("train", "test"):

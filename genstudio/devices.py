@@ -1,4 +1,5 @@
 """Pick the compute device: CUDA > MPS > CPU, overridable with GENSTUDIO_DEVICE."""
+
 from __future__ import annotations
 
 import os

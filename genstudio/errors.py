@@ -4,6 +4,7 @@ Every check of a request, a file, a name or a config raises `UserError`; the UI 
 the CLI show its message as it is. Any other exception is a bug: the UI logs its
 traceback under an id and shows "internal error" with that id.
 """
+
 from __future__ import annotations
 
 

@@ -7,6 +7,7 @@ without loading weights. Adding a family means: a module in `models/` whose clas
 declares what it needs (a generator's `latent_control`), a training step in
 `train/families.py`, and nothing else edited.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from genstudio import registry
 
 NEUTRAL = {"truncation": 0.0, "temperature": 1.0}  # a latent control's setting that changes nothing
 LATENT_CONTROLS = {
-    "truncation": "GAN truncation: latents beyond ±t are redrawn; lower = cleaner but less varied (0 = off); starts at the model's own",
+    "truncation": "GAN truncation: latents beyond ±t are redrawn; lower = cleaner but less varied (0 = off); "
+    "starts at the model's own",
     "temperature": "VAE prior scale: below 1 = smoother, typical images; above 1 = wilder",
 }
 

@@ -4,6 +4,7 @@ Read from the environment when asked (GENSTUDIO_MAX_IMAGES, GENSTUDIO_MAX_FRAMES
 GENSTUDIO_MAX_GRID, GENSTUDIO_MAX_DISPLAY, GENSTUDIO_MAX_FPS, GENSTUDIO_MAX_PIXELS),
 never cached at import, so a deployment can tighten them without code changes.
 """
+
 from __future__ import annotations
 
 import os

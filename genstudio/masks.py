@@ -1,4 +1,5 @@
 """Random hole masks that look like what people paint: strokes, blobs and boxes."""
+
 from __future__ import annotations
 
 import cv2
@@ -7,7 +8,9 @@ import numpy as np
 BANDS = {"5-10%": (0.05, 0.10), "10-20%": (0.10, 0.20), "20-40%": (0.20, 0.40)}
 
 
-def random_mask(height: int, width: int, rng: np.random.Generator, coverage: tuple[float, float] = (0.05, 0.40)) -> np.ndarray:
+def random_mask(
+    height: int, width: int, rng: np.random.Generator, coverage: tuple[float, float] = (0.05, 0.40)
+) -> np.ndarray:
     """A uint8 mask (1 = hole) whose hole ratio lies in `coverage`, built from brush strokes,
     blobs and boxes until the ratio is reached; retried if a shape overshoots."""
     low, high = coverage
@@ -22,7 +25,12 @@ def random_mask(height: int, width: int, rng: np.random.Generator, coverage: tup
                 for _ in range(int(rng.integers(2, 6))):
                     angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(0.1, 0.4) * scale
                     x, y = points[-1]
-                    points.append((int(np.clip(x + length * np.cos(angle), 0, width - 1)), int(np.clip(y + length * np.sin(angle), 0, height - 1))))
+                    points.append(
+                        (
+                            int(np.clip(x + length * np.cos(angle), 0, width - 1)),
+                            int(np.clip(y + length * np.sin(angle), 0, height - 1)),
+                        )
+                    )
                 thickness = max(1, int(rng.uniform(0.02, 0.09) * scale))
                 cv2.polylines(mask, [np.array(points, np.int32)], False, 1, thickness, lineType=cv2.LINE_8)
             elif kind == "blob":

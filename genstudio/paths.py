@@ -1,6 +1,7 @@
 """Where the shipped files are, decided here only: the repository's `checkpoints/` and
 `assets/` in a source checkout, else the copies a wheel installs under
 `<prefix>/share/genstudio/` (pyproject's data-files), so `pip install .` runs the app."""
+
 from __future__ import annotations
 
 import os

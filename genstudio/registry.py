@@ -7,6 +7,7 @@ nothing else. safetensors holds only tensors, so loading never executes pickled
 code. `checkpoints/MANIFEST.json` lists each file's SHA-256; a file that is
 missing from it or does not match it is refused with the reason.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,9 +67,7 @@ def checkpoint_dir() -> Path:
 def checkpoint_path(name: str, directory: Path | None = None) -> Path:
     """The file for `name`, refusing any name that could address a file elsewhere."""
     if not isinstance(name, str) or not _NAME_PATTERN.match(name):
-        raise UserError(
-            f"invalid model name {name!r}: use letters, digits, '-' and '_' (at most 64)"
-        )
+        raise UserError(f"invalid model name {name!r}: use letters, digits, '-' and '_' (at most 64)")
     directory = (directory or checkpoint_dir()).resolve()
     path = (directory / f"{name}{SUFFIX}").resolve()
     if path.parent != directory:  # belt and braces: the pattern already forbids separators
@@ -202,8 +201,10 @@ def write_checkpoint(path: Path, net: nn.Module, arch: str, kwargs: dict, card: 
 
     card = check_card(card)
     stored = STORED_DTYPES[weights]
-    state = {k: v.detach().to("cpu", stored if v.is_floating_point() else v.dtype).contiguous()
-             for k, v in net.state_dict().items()}
+    state = {
+        k: v.detach().to("cpu", stored if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in net.state_dict().items()
+    }
     meta = {"genstudio": json.dumps({"arch": arch, "kwargs": kwargs, "card": card})}
     _atomic_write_bytes(Path(path), save(state, metadata=meta))
     return Path(path)
@@ -231,7 +232,9 @@ def load_file(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     net = build(info.arch, info.kwargs)
     net.load_state_dict(read_tensors(str(path), device="cpu"))
     net.to(device).eval().requires_grad_(False)
-    return LoadedModel(name=info.name, net=net, card=info.card, arch=info.arch, device=torch.device(device), kwargs=info.kwargs)
+    return LoadedModel(
+        name=info.name, net=net, card=info.card, arch=info.arch, device=torch.device(device), kwargs=info.kwargs
+    )
 
 
 def _read_header(path: Path) -> dict[str, Any]:
@@ -273,8 +276,11 @@ def parameter_count(name: str) -> int:
     from safetensors import safe_open
 
     with safe_open(str(checkpoint_path(name)), framework="pt") as f:
-        return sum(math.prod(f.get_slice(key).get_shape()) for key in f.keys()
-                   if not key.endswith(("running_mean", "running_var", "num_batches_tracked", "_u", "_v")))
+        return sum(
+            math.prod(f.get_slice(key).get_shape())
+            for key in f.keys()
+            if not key.endswith(("running_mean", "running_var", "num_batches_tracked", "_u", "_v"))
+        )
 
 
 def model_names(directory: Path | None = None) -> list[str]:

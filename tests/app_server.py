@@ -1,4 +1,5 @@
 """Start the app on a free loopback port in a subprocess, for API, browser and load tests."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,14 @@ class AppServer:
         # (appended to, so reading it meanwhile does not move the server's write position)
         self.log_path = Path(tempfile.mkdtemp()) / "server.log"
         self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port)], cwd=Path(__file__).resolve().parent.parent,
-                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(self.port)],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         while time.time() - started < 120:
             if self.proc.poll() is not None:
                 raise RuntimeError("app exited:\n" + self.output())

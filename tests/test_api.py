@@ -1,5 +1,6 @@
 """The app as a running server: gradio_client calls (exactly as the README shows them),
 start-up laziness, cancellation, and the load test."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from app_server import AppServer
+from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -47,23 +47,39 @@ def test_readme_api_calls(client, tmp_path):
     grid = client.predict(model="cgan-fmnist", label="Sneaker", seed=7, n=8, truncation=0, api_name="/conditional")
     assert read_recipe(grid)["label"] == "Sneaker"
     photo = str(REPO / "assets" / "photos" / "coffee.png")
-    (before, after), upscaled, report = client.predict(image=handle_file(photo), model="sr-x2", evaluate=False, api_name="/upscale")
+    (before, after), upscaled, report = client.predict(
+        image=handle_file(photo), model="sr-x2", evaluate=False, api_name="/upscale"
+    )
     assert Image.open(upscaled).size == (1200, 800) and "-> 1200x800" in report
     mask = np.zeros((400, 600), np.uint8)
     mask[150:250, 250:350] = 255
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    filled, used_mask, note = client.predict(image=handle_file(photo), mask=handle_file(str(tmp_path / "mask.png")),
-                                             model="inpaint-photo", api_name="/inpaint")
+    filled, used_mask, note = client.predict(
+        image=handle_file(photo),
+        mask=handle_file(str(tmp_path / "mask.png")),
+        model="inpaint-photo",
+        api_name="/inpaint",
+    )
     src, out = np.asarray(Image.open(photo).convert("RGB")), np.asarray(Image.open(filled).convert("RGB"))
     assert np.array_equal(out[mask == 0], src[mask == 0])
-    best, _, _ = client.predict(image=handle_file(photo), mask=handle_file(str(tmp_path / "mask.png")),
-                                model="inpaint-photo", best=True, api_name="/inpaint")  # best quality: four mirrored passes
-    assert read_recipe(best)["flips"] == 4 and np.array_equal(np.asarray(Image.open(best).convert("RGB"))[mask == 0], src[mask == 0])
-    wider, border, note = client.predict(image=handle_file(photo), model="inpaint-photo", left=64, right=64, api_name="/outpaint")
+    best, _, _ = client.predict(
+        image=handle_file(photo),
+        mask=handle_file(str(tmp_path / "mask.png")),
+        model="inpaint-photo",
+        best=True,
+        api_name="/inpaint",
+    )  # best quality: four mirrored passes
+    assert read_recipe(best)["flips"] == 4 and np.array_equal(
+        np.asarray(Image.open(best).convert("RGB"))[mask == 0], src[mask == 0]
+    )
+    wider, border, note = client.predict(
+        image=handle_file(photo), model="inpaint-photo", left=64, right=64, api_name="/outpaint"
+    )
     out = np.asarray(Image.open(wider).convert("RGB"))
     assert out.shape == (400, 728, 3) and np.array_equal(out[:, 64:664], src) and "728x400" in note
-    video, recipe = client.predict(model="gan-fmnist", seeds="1,5,9-12", frames_per_transition=6, fps=12, size=128,
-                                   truncation=0, api_name="/walk")
+    video, recipe = client.predict(
+        model="gan-fmnist", seeds="1,5,9-12", frames_per_transition=6, fps=12, size=128, truncation=0, api_name="/walk"
+    )
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text())["frames_per_transition"] == 6
     assert client.predict(name="sr-x2", api_name="/model_card").startswith("### sr-x2")
     restored = client.predict(handle_file(grid), api_name="/recipe")
@@ -74,12 +90,14 @@ def test_conditional_models_need_no_labels(client):
     """No class: the conditional grid shows one row per class, and a walk tours every class."""
     from genstudio.tasks.io import read_recipe
 
-    grid = client.predict(model="cgan-fmnist", label=None, seed=3, n=4, truncation=0, display_scale=1,
-                          api_name="/conditional")
+    grid = client.predict(
+        model="cgan-fmnist", label=None, seed=3, n=4, truncation=0, display_scale=1, api_name="/conditional"
+    )
     assert read_recipe(grid)["mode"] == "all classes"
     assert Image.open(grid).height == 10 * (28 + 2) + 2  # ten rows of 28-px images
-    video, recipe = client.predict(model="cgan-fmnist", seeds="1,2", frames_per_transition=2, fps=8, size=64, truncation=0,
-                                   api_name="/walk")
+    video, recipe = client.predict(
+        model="cgan-fmnist", seeds="1,2", frames_per_transition=2, fps=8, size=64, truncation=0, api_name="/walk"
+    )
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text()).get("labels") is None
 
 
@@ -107,8 +125,16 @@ def test_cancelled_and_abandoned_requests_leave_the_server_healthy(server):
 
     for _ in range(2):
         client = Client(server.url, verbose=False)
-        job = client.submit(model="gan-fmnist", seeds="0-20", frames_per_transition=30, fps=30, grid_cols=2, grid_rows=2,
-                            size=384, api_name="/walk")
+        job = client.submit(
+            model="gan-fmnist",
+            seeds="0-20",
+            frames_per_transition=30,
+            fps=30,
+            grid_cols=2,
+            grid_rows=2,
+            size=384,
+            api_name="/walk",
+        )
         time.sleep(1.0)
         job.cancel()
         client.close()  # a client that walks away mid-video

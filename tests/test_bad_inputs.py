@@ -3,6 +3,7 @@
 Each case calls the same function the UI and the API call, and checks that a
 `gr.Error` (never another exception) names what was wrong and what is allowed.
 """
+
 from __future__ import annotations
 
 import gradio as gr
@@ -76,11 +77,29 @@ def test_no_image(tiny):
     _error(upscale_tab.upscale_image, None, "tiny-sr2", False, 256, match="upload an image")
     _error(inpaint_tab.inpaint_files, None, None, "telea", match="give both an image and a mask")
     _error(inpaint_tab.inpaint_editor, None, "telea", "crop", 0, 0, match="upload an image")
-    _error(inpaint_tab.inpaint_editor, {"background": None, "layers": [], "composite": None}, "telea", "crop", 0, 0, match="upload an image")
+    _error(
+        inpaint_tab.inpaint_editor,
+        {"background": None, "layers": [], "composite": None},
+        "telea",
+        "crop",
+        0,
+        0,
+        match="upload an image",
+    )
 
 
-@pytest.mark.parametrize("kind,shape", [("1x1", (2, 2, 3)), ("16bit", (96, 128)), ("cmyk", (256, 256, 3)), ("palette", (256, 256, 3)),
-                                        ("la", (256, 256, 2)), ("rgba", (256, 256, 4)), ("exif", (200, 256, 3))])
+@pytest.mark.parametrize(
+    "kind,shape",
+    [
+        ("1x1", (2, 2, 3)),
+        ("16bit", (96, 128)),
+        ("cmyk", (256, 256, 3)),
+        ("palette", (256, 256, 3)),
+        ("la", (256, 256, 2)),
+        ("rgba", (256, 256, 4)),
+        ("exif", (200, 256, 3)),
+    ],
+)
 def test_odd_modes_work(tiny, files, kind, shape):
     (slider, out, report) = upscale_tab.upscale_image(str(files[kind]), "tiny-sr2", False, 256)
     assert np.asarray(out).shape == shape  # gray stays gray, alpha kept, EXIF rotation applied (128x200 -> 200x128, x2)
@@ -122,12 +141,37 @@ def test_masks(tiny, files, tmp_path, photo):
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 2**40, 1.5, None])
 def test_bad_seeds(tiny, seed):
-    _error(sample_tab.sample, "tiny-gan", seed, 4, None, None, 0, 1, "white", 2, False, match="seed must be a whole number")
-    _error(conditional_tab.conditional, "tiny-cgan", "Bag", None, "one class", None, None, 0.5, seed, 4, 0, "white", 2, False, match="seed must be a whole number")
+    _error(
+        sample_tab.sample, "tiny-gan", seed, 4, None, None, 0, 1, "white", 2, False, match="seed must be a whole number"
+    )
+    _error(
+        conditional_tab.conditional,
+        "tiny-cgan",
+        "Bag",
+        None,
+        "one class",
+        None,
+        None,
+        0.5,
+        seed,
+        4,
+        0,
+        "white",
+        2,
+        False,
+        match="seed must be a whole number",
+    )
 
 
-@pytest.mark.parametrize("name,match", [("no-such", "unknown model"), ("../../etc/passwd", "invalid model name"), (None, "choose a model"),
-                                        ("tiny-sr2", "this tab needs")])
+@pytest.mark.parametrize(
+    "name,match",
+    [
+        ("no-such", "unknown model"),
+        ("../../etc/passwd", "invalid model name"),
+        (None, "choose a model"),
+        ("tiny-sr2", "this tab needs"),
+    ],
+)
 def test_bad_model_names_and_wrong_task(tiny, name, match):
     _error(sample_tab.sample, name, 0, 4, None, None, 0, 1, "white", 2, False, match=match)
 
@@ -135,8 +179,42 @@ def test_bad_model_names_and_wrong_task(tiny, name, match):
 def test_wrong_task_per_tab(tiny, photo):
     _error(upscale_tab.upscale_image, photo, "tiny-gan", False, 256, match="this tab needs")
     _error(inpaint_tab.inpaint_files, photo, photo, "tiny-sr2", match="this tab needs")
-    _error(walk_tab.latent_walk, "tiny-inpaint", "1,2", "", "", 4, 10, "spherical", True, 1, 1, 64, "nearest", 0, "white", progress=NOOP, match="this tab needs")
-    _error(conditional_tab.conditional, "tiny-gan", "Bag", None, "one class", None, None, 0.5, 0, 4, 0, "white", 2, False, match="this tab needs")
+    _error(
+        walk_tab.latent_walk,
+        "tiny-inpaint",
+        "1,2",
+        "",
+        "",
+        4,
+        10,
+        "spherical",
+        True,
+        1,
+        1,
+        64,
+        "nearest",
+        0,
+        "white",
+        progress=NOOP,
+        match="this tab needs",
+    )
+    _error(
+        conditional_tab.conditional,
+        "tiny-gan",
+        "Bag",
+        None,
+        "one class",
+        None,
+        None,
+        0.5,
+        0,
+        4,
+        0,
+        "white",
+        2,
+        False,
+        match="this tab needs",
+    )
 
 
 @pytest.mark.parametrize("label,match", [(10, "out of range"), (-1, "out of range"), ("Sneakers", "unknown label")])
@@ -149,23 +227,56 @@ def test_bad_counts(tiny, count):
     _error(sample_tab.sample, "tiny-gan", 0, count, None, None, 0, 1, "white", 2, False, match="number of images")
 
 
-@pytest.mark.parametrize("args,match", [
-    (dict(frames=0), "frames per transition"), (dict(frames=100_000), "frames per transition|limit"),
-    (dict(fps=0), "fps"), (dict(fps=1000), "fps"), (dict(cols=9), "grid columns"), (dict(rows=0), "grid rows"),
-    (dict(size=5), "display size"), (dict(size=100_000), "display size"), (dict(seeds="x"), "bad seed"),
-    (dict(seeds="-4"), "bad seed"), (dict(seeds="99999999999"), "seed must be"), (dict(seeds=""), "at least one seed"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (dict(frames=0), "frames per transition"),
+        (dict(frames=100_000), "frames per transition|limit"),
+        (dict(fps=0), "fps"),
+        (dict(fps=1000), "fps"),
+        (dict(cols=9), "grid columns"),
+        (dict(rows=0), "grid rows"),
+        (dict(size=5), "display size"),
+        (dict(size=100_000), "display size"),
+        (dict(seeds="x"), "bad seed"),
+        (dict(seeds="-4"), "bad seed"),
+        (dict(seeds="99999999999"), "seed must be"),
+        (dict(seeds=""), "at least one seed"),
+    ],
+)
 def test_bad_walk_settings(tiny, args, match):
     v = dict(seeds="1,2", frames=4, fps=10, cols=1, rows=1, size=64)
     v.update(args)
-    _error(walk_tab.latent_walk, "tiny-gan", seeds=v["seeds"], frames_per_transition=v["frames"], fps=v["fps"],
-           grid_cols=v["cols"], grid_rows=v["rows"], size=v["size"], resize="nearest", truncation=0, progress=NOOP, match=match)
+    _error(
+        walk_tab.latent_walk,
+        "tiny-gan",
+        seeds=v["seeds"],
+        frames_per_transition=v["frames"],
+        fps=v["fps"],
+        grid_cols=v["cols"],
+        grid_rows=v["rows"],
+        size=v["size"],
+        resize="nearest",
+        truncation=0,
+        progress=NOOP,
+        match=match,
+    )
 
 
 def test_walk_frame_limit_from_env(tiny, monkeypatch):
     monkeypatch.setenv("GENSTUDIO_MAX_FRAMES", "10")
-    _error(walk_tab.latent_walk, "tiny-gan", seeds="1,2,3", frames_per_transition=8, fps=10, size=64, resize="nearest",
-           truncation=0, progress=NOOP, match="limit is 10")
+    _error(
+        walk_tab.latent_walk,
+        "tiny-gan",
+        seeds="1,2,3",
+        frames_per_transition=8,
+        fps=10,
+        size=64,
+        resize="nearest",
+        truncation=0,
+        progress=NOOP,
+        match="limit is 10",
+    )
 
 
 def test_bad_recipe_files(tmp_path, files):
@@ -178,8 +289,13 @@ def test_bad_recipe_files(tmp_path, files):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(h=st.integers(1, 40), w=st.integers(1, 40), channels=st.sampled_from([None, 1, 2, 3, 4]),
-       dtype=st.sampled_from([np.uint8, np.uint16, np.float32, np.float64, bool, np.int32]), seed=st.integers(0, 2**16))
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    channels=st.sampled_from([None, 1, 2, 3, 4]),
+    dtype=st.sampled_from([np.uint8, np.uint16, np.float32, np.float64, bool, np.int32]),
+    seed=st.integers(0, 2**16),
+)
 def test_tasks_take_any_shape_dtype_and_mode(tiny, h, w, channels, dtype, seed):
     rng = np.random.default_rng(seed)
     shape = (h, w) if channels is None else (h, w, channels)
@@ -201,7 +317,9 @@ def test_tasks_take_any_shape_dtype_and_mode(tiny, h, w, channels, dtype, seed):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.one_of(st.integers(-2**40, 2**40), st.floats(allow_nan=True), st.text(max_size=5)), n=st.integers(-5, 300))
+@given(
+    seed=st.one_of(st.integers(-(2**40), 2**40), st.floats(allow_nan=True), st.text(max_size=5)), n=st.integers(-5, 300)
+)
 def test_sample_accepts_or_refuses_clearly(tiny, seed, n):
     try:
         out = generate.sample(tiny("tiny-gan"), n, seed)

@@ -3,6 +3,7 @@
 Opens every tab, runs it with real inputs (painting a mask stroke on the inpaint
 canvas) and checks a real output appears. Screenshots land in test-artifacts/.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,15 +15,21 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from app_server import AppServer
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +72,9 @@ def report_on_failure(request, session):
     if report is not None and report.failed:
         name = f"failed-{request.node.name}"
         _shot(session.page, name)
-        (ARTIFACTS / f"{name}.log").write_text("== browser ==\n" + "\n".join(session.log[-200:])
-                                               + "\n\n== server ==\n" + session.server.output()[-20000:])
+        (ARTIFACTS / f"{name}.log").write_text(
+            "== browser ==\n" + "\n".join(session.log[-200:]) + "\n\n== server ==\n" + session.server.output()[-20000:]
+        )
 
 
 def _tab(page, name):
@@ -99,8 +107,10 @@ def _pick(page, label: str, option: str):
 
 
 def _src_changes(page, selector, before):
-    page.wait_for_function(f"s => document.querySelector('{selector} img') && document.querySelector('{selector} img').src !== s",
-                           arg=before)
+    page.wait_for_function(
+        f"s => document.querySelector('{selector} img') && document.querySelector('{selector} img').src !== s",
+        arg=before,
+    )
     return page.locator(f"{selector} img").first.get_attribute("src")
 
 
@@ -108,8 +118,12 @@ def test_every_tab_opens_on_a_result(page):
     """A first visitor sees what each tab does before touching anything (no click here)."""
     _image_src(page, "#sample-output")
     assert page.get_by_label("Seeds of these images").input_value() == "0-15"
-    for tab, selector in (("Label-conditioned", "#conditional-output img"), ("Inpaint", "#inpaint-output img"),
-                          ("Upscale", "#upscale-output img"), ("Latent walk", "#walk-video video")):
+    for tab, selector in (
+        ("Label-conditioned", "#conditional-output img"),
+        ("Inpaint", "#inpaint-output img"),
+        ("Upscale", "#upscale-output img"),
+        ("Latent walk", "#walk-video video"),
+    ):
         _tab(page, tab)
         page.locator(selector).first.wait_for(state="attached")
         if tab == "Label-conditioned":
@@ -211,7 +225,11 @@ def test_inpaint_processes_the_photo_the_editor_shows(page):
     examples.nth(3).click()  # rocket.png, 640 x 427
     _wait_for_editor(page)
     _paint_stroke(page)
-    before = page.locator("#inpaint-output img").first.get_attribute("src") if page.locator("#inpaint-output img").count() else None
+    before = (
+        page.locator("#inpaint-output img").first.get_attribute("src")
+        if page.locator("#inpaint-output img").count()
+        else None
+    )
     page.click("#inpaint-go")
     assert _result_size(page, "#inpaint-output", before) == (640, 427)
     before = page.locator("#inpaint-output img").first.get_attribute("src")
@@ -244,7 +262,9 @@ def test_inpaint_mask_tools_and_extend(page, tmp_path):
     photo = np.asarray(Image.open(REPO / "assets" / "photos" / "chelsea.png").convert("RGB"))
     assert result.shape == photo.shape and np.array_equal(result[:, :296], photo[:, :296])  # kept, less the 4 px grown
     assert not np.array_equal(result[:, 300:], photo[:, 300:])
-    assert np.array_equal(shown[:, :296], photo[:, :296]) and (shown[:, 300:, 1] < shown[:, 300:, 0]).mean() > 0.9  # magenta tint
+    assert (
+        np.array_equal(shown[:, :296], photo[:, :296]) and (shown[:, 300:, 1] < shown[:, 300:, 0]).mean() > 0.9
+    )  # magenta tint
 
     page.get_by_text("Extend (outpaint)").click()
     page.get_by_role("spinbutton", name="Left (px)").fill("24")
@@ -267,7 +287,9 @@ def test_inpaint_says_when_a_file_is_not_an_image(page, tmp_path):
 
 def test_upscale_tab(page):
     _tab(page, "Upscale")
-    page.locator("#upscale-input input[type=file]").first.set_input_files(str(REPO / "assets" / "photos" / "coffee.png"))
+    page.locator("#upscale-input input[type=file]").first.set_input_files(
+        str(REPO / "assets" / "photos" / "coffee.png")
+    )
     page.click("#upscale-go")
     _image_src(page, "#upscale-output")
     _shot(page, "tab-upscale")
@@ -282,8 +304,11 @@ def test_walk_tab(page):
     opening = page.evaluate("() => { const v = document.querySelector('#walk-video video'); return v ? v.src : null }")
     page.click("#walk-go")
     # the tab opened on a walk of its own: wait for the new video, not that one
-    page.wait_for_function("s => { const v = document.querySelector('#walk-video video');"
-                           " return v && v.src && v.src !== s && v.readyState >= 1 && v.duration > 0 }", arg=opening)
+    page.wait_for_function(
+        "s => { const v = document.querySelector('#walk-video video');"
+        " return v && v.src && v.src !== s && v.readyState >= 1 && v.duration > 0 }",
+        arg=opening,
+    )
     _shot(page, "tab-walk")
 
 
@@ -297,8 +322,14 @@ def test_flow_between_tabs(page, tmp_path):
     _pick(page, "Style", "twemoji")
     page.click("#sample-go")
     _src_changes(page, "#sample-output", before)
-    model, seed = page.get_by_label("Model").first.input_value(), int(page.get_by_role("spinbutton", name="Seed").first.input_value())
-    label, style = page.get_by_label("Category / class").first.input_value(), page.get_by_label("Style").first.input_value()
+    model, seed = (
+        page.get_by_label("Model").first.input_value(),
+        int(page.get_by_role("spinbutton", name="Seed").first.input_value()),
+    )
+    label, style = (
+        page.get_by_label("Category / class").first.input_value(),
+        page.get_by_label("Style").first.input_value(),
+    )
     count = int(page.get_by_role("spinbutton", name="number input for Number of images").first.input_value())
     truncation = float(page.get_by_role("spinbutton", name="Truncation").locator("visible=true").first.input_value())
     held = page.locator("#upscale-input img")
@@ -316,7 +347,9 @@ def test_flow_between_tabs(page, tmp_path):
 
     sent = _fetch(held.first.get_attribute("src"))
     received = np.asarray(Image.open(bytes_io.BytesIO(sent)).convert("RGB")).astype(int)
-    expected = common.as_rgb_png(sample.sample(model, seed, count, label, style, truncation, None, "white", 1, False)[1]).astype(int)
+    expected = common.as_rgb_png(
+        sample.sample(model, seed, count, label, style, truncation, None, "white", 1, False)[1]
+    ).astype(int)
     assert received.shape == expected.shape and np.abs(received - expected).max() <= 1  # WebP: mean 1.6-2.7, max 19-26
     _tab(page, "Sample")
     page.get_by_role("button", name="Send to inpaint").click()
@@ -332,7 +365,10 @@ def test_flow_between_tabs(page, tmp_path):
     _tab(page, "Sample")
     seeds = page.get_by_label("Seeds of these images").input_value()
     page.get_by_role("button", name="Walk from these seeds").click()
-    page.wait_for_function("s => [...document.querySelectorAll('textarea')].some(t => t.value === s && t.closest('#walk-seeds'))", arg=seeds)
+    page.wait_for_function(
+        "s => [...document.querySelectorAll('textarea')].some(t => t.value === s && t.closest('#walk-seeds'))",
+        arg=seeds,
+    )
     # the class fixed in the Sample tab travels with the seeds (a conditional walk needs it)
     assert page.get_by_label("Classes (conditional models)").input_value() == "Food & Drink"
     assert page.get_by_label("Styles (style models)").input_value() == "twemoji"
@@ -341,8 +377,11 @@ def test_flow_between_tabs(page, tmp_path):
 def test_recipe_tab_restores_settings(page, tmp_path):
     from genstudio.tasks.io import save_png
 
-    save_png(np.zeros((28, 28), np.uint8), tmp_path / "made.png", {"task": "sample", "model": "vae-fmnist", "seed": 4242, "n": 9,
-                                                                      "temperature": 0.6})
+    save_png(
+        np.zeros((28, 28), np.uint8),
+        tmp_path / "made.png",
+        {"task": "sample", "model": "vae-fmnist", "seed": 4242, "n": 9, "temperature": 0.6},
+    )
     _tab(page, "Recipe")
     page.locator("#recipe-file input[type=file]").first.set_input_files(str(tmp_path / "made.png"))
     # the app switches to the recipe's tab with its settings filled in (the recipe's own text
@@ -351,8 +390,11 @@ def test_recipe_tab_restores_settings(page, tmp_path):
     page.get_by_role("tab", name="Sample", exact=True, selected=True).wait_for()
     _shot(page, "tab-recipe")
     # a Label-conditioned recipe goes back to its own tab, with its mode
-    save_png(np.zeros((28, 28), np.uint8), tmp_path / "classes.png", {"task": "conditional", "model": "cgan-fmnist", "seed": 3131,
-                                                                         "n": 4, "mode": "all classes"})
+    save_png(
+        np.zeros((28, 28), np.uint8),
+        tmp_path / "classes.png",
+        {"task": "conditional", "model": "cgan-fmnist", "seed": 3131, "n": 4, "mode": "all classes"},
+    )
     _tab(page, "Recipe")
     page.locator("#recipe-file button[aria-label='Clear']").first.click()  # drop the previous file
     page.locator("#recipe-file input[type=file]").first.set_input_files(str(tmp_path / "classes.png"))
@@ -372,7 +414,8 @@ def test_models_tab(page):
     assert table.get_by_text("the real-data floor", exact=False).count() >= 3
     clipped = table.evaluate("""t => [t, ...t.querySelectorAll('*')].filter(e => {
         const style = getComputedStyle(e);
-        return /(auto|scroll|hidden)/.test(style.overflowY) && e.clientHeight > 0 && e.scrollHeight > e.clientHeight + 2; }).length""")
+        return /(auto|scroll|hidden)/.test(style.overflowY) && e.clientHeight > 0
+               && e.scrollHeight > e.clientHeight + 2; }).length""")
     assert clipped == 0
     # each model's curves are its own (a pick once showed the previous model's), losses apart from validation figures
     from genstudio import registry
@@ -389,11 +432,15 @@ def test_models_tab(page):
                 continue
             shown = _wait_for_recipe(page, selector, lambda r: r.get("model") == name)
             assert shown["series"] == read_recipe(chart)["series"], (name, selector)
-        assert "assembled" in page.locator("#model-card").text_content() or registry.inspect(name).card["provenance"]["steps"]
+        assert (
+            "assembled" in page.locator("#model-card").text_content()
+            or registry.inspect(name).card["provenance"]["steps"]
+        )
 
 
 def _wait_for_recipe(page, selector: str, ready, seconds: float = 60) -> dict:
-    """The recipe of the PNG an image box shows, once `ready(recipe)` holds (polled: the box may still show the last one)."""
+    """The recipe of the PNG an image box shows, once `ready(recipe)` holds (polled: the box may
+    still show the last one)."""
     from PIL import Image
 
     from genstudio.tasks.io import read_recipe
@@ -411,7 +458,11 @@ def _wait_for_recipe(page, selector: str, ready, seconds: float = 60) -> dict:
 
 def test_an_example_produces_its_result(page):
     _tab(page, "Sample")
-    before = page.locator("#sample-output img").first.get_attribute("src") if page.locator("#sample-output img").count() else None
+    before = (
+        page.locator("#sample-output img").first.get_attribute("src")
+        if page.locator("#sample-output img").count()
+        else None
+    )
     page.locator("#sample-examples .gallery-item, #sample-examples tr.tr-body").first.click()
     _src_changes(page, "#sample-output", before)
 
@@ -431,8 +482,10 @@ def test_a_copied_link_remakes_the_result_in_a_fresh_page(page):
     page.get_by_role("spinbutton", name="number input for Display scale").first.fill("6")  # not the default 4
     page.click("#sample-go")
     _src_changes(page, "#sample-output", before)
-    page.wait_for_function("() => { const e = document.querySelector('#sample-link textarea, #sample-link input');"
-                           " return e && e.value.includes('seed=4242') && e.value.includes('display_scale=6') }")
+    page.wait_for_function(
+        "() => { const e = document.querySelector('#sample-link textarea, #sample-link input');"
+        " return e && e.value.includes('seed=4242') && e.value.includes('display_scale=6') }"
+    )
     link = page.locator("#sample-link textarea, #sample-link input").first.input_value()
     made = _decoded(page, "#sample-output")
     context = page.context.browser.new_context(viewport={"width": 1400, "height": 1100})
@@ -440,7 +493,9 @@ def test_a_copied_link_remakes_the_result_in_a_fresh_page(page):
     fresh.set_default_timeout(60_000)
     try:
         fresh.goto(link)
-        fresh.wait_for_function("() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '4242')")
+        fresh.wait_for_function(
+            "() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '4242')"
+        )
         fresh.wait_for_function("() => document.querySelector('#sample-output img')")
         assert fresh.get_by_label("Seeds of these images").input_value().startswith("4242-")
         assert np.array_equal(_decoded(fresh, "#sample-output"), made)
@@ -481,7 +536,9 @@ def test_history_keeps_each_result_and_restores_one(page):
         assert captions.index("seed 222") < captions.index("seed 111"), captions  # newest first
         for attempt in ("held by the session", "remade after a reload"):
             fresh.locator("#history-gallery img").nth(1).click()  # the first result made
-            fresh.wait_for_function("() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '111')")
+            fresh.wait_for_function(
+                "() => [...document.querySelectorAll('input[type=number]')].some(i => i.value === '111')"
+            )
             fresh.wait_for_function("() => document.querySelector('#sample-output img')")
             assert np.array_equal(_decoded(fresh, "#sample-output"), made["111"]), attempt
             if attempt == "held by the session":

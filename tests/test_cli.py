@@ -1,4 +1,5 @@
 """The `genstudio` command, end to end on tiny models (a subprocess each, as a user runs it)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,14 @@ def run(tiny_dir, tmp_path):
     env = {**os.environ, "GENSTUDIO_CHECKPOINTS": str(tiny_dir), "GENSTUDIO_DEVICE": "cpu"}
 
     def _run(*args, ok=True):
-        out = subprocess.run([sys.executable, "-m", "genstudio", *map(str, args)], capture_output=True, text=True,
-                             env=env, cwd=tmp_path, timeout=300)
+        out = subprocess.run(
+            [sys.executable, "-m", "genstudio", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+        )
         assert (out.returncode == 0) == ok, out.stderr[-2000:]
         return out
 
@@ -29,7 +36,9 @@ def run(tiny_dir, tmp_path):
 def test_models_json(run):
     entries = json.loads(run("models", "--json").stdout)
     by_name = {e["name"]: e for e in entries}
-    assert {"name", "task", "arch", "dataset", "labels", "image_size", "channels", "scale", "metrics"} <= set(entries[0])
+    assert {"name", "task", "arch", "dataset", "labels", "image_size", "channels", "scale", "metrics"} <= set(
+        entries[0]
+    )
     assert by_name["tiny-cgan"]["labels"][7] == "Sneaker" and by_name["tiny-sr4"]["scale"] == 4
     assert by_name["tiny-gan"]["labels"] is None and by_name["tiny-gan"]["scale"] is None
     assert "tiny-gan" in run("models").stdout
@@ -63,10 +72,23 @@ def test_inpaint_file_and_folder(run, tmp_path, photo):
     mask = np.zeros((32, 32), np.uint8)
     mask[10:20, 10:20] = 255
     Image.fromarray(mask).save(tmp_path / "m.png")  # another size: refused unless asked to resize
-    bad = run("inpaint", "--model", "tiny-inpaint", "--input", "p.png", "--mask", "m.png", "--output", "o.png", ok=False)
+    bad = run(
+        "inpaint", "--model", "tiny-inpaint", "--input", "p.png", "--mask", "m.png", "--output", "o.png", ok=False
+    )
     assert "mask m.png is 32x32 but p.png is 128x128" in bad.stderr and "--resize-mask" in bad.stderr
     assert not (tmp_path / "o.png").exists()
-    run("inpaint", "--model", "tiny-inpaint", "--input", "p.png", "--mask", "m.png", "--resize-mask", "--output", "o.png")
+    run(
+        "inpaint",
+        "--model",
+        "tiny-inpaint",
+        "--input",
+        "p.png",
+        "--mask",
+        "m.png",
+        "--resize-mask",
+        "--output",
+        "o.png",
+    )
     out = np.asarray(Image.open(tmp_path / "o.png"))
     assert out.shape == photo.shape and np.array_equal(out[:30], photo[:30])
     for d in ("imgs", "masks"):
@@ -91,35 +113,132 @@ def test_outpaint_file_and_bad_extensions(run, tmp_path, photo):
 
 
 def test_walk(run, tmp_path):
-    run("walk", "--model", "tiny-gan", "--seeds", "1,5,9-10", "--frames-per-transition", 4, "--fps", 8, "--loop",
-        "--size", 64, "--output", "w.mp4")
+    run(
+        "walk",
+        "--model",
+        "tiny-gan",
+        "--seeds",
+        "1,5,9-10",
+        "--frames-per-transition",
+        4,
+        "--fps",
+        8,
+        "--loop",
+        "--size",
+        64,
+        "--output",
+        "w.mp4",
+    )
     assert (tmp_path / "w.mp4").stat().st_size > 0
     assert json.loads((tmp_path / "w.json").read_text())["seeds"] == "1,5,9-10"
-    run("walk", "--model", "tiny-cgan", "--seeds", "2", "--labels", "Sneaker,Bag", "--frames-per-transition", 3, "--fps", 8,
-        "--loop", "--size", 64, "--output", "c.mp4")
-    bad = run("walk", "--model", "tiny-gan", "--seeds", "1,2", "--frames-per-transition", 5000, "--fps", 8, "--output", "x.mp4", ok=False)
+    run(
+        "walk",
+        "--model",
+        "tiny-cgan",
+        "--seeds",
+        "2",
+        "--labels",
+        "Sneaker,Bag",
+        "--frames-per-transition",
+        3,
+        "--fps",
+        8,
+        "--loop",
+        "--size",
+        64,
+        "--output",
+        "c.mp4",
+    )
+    bad = run(
+        "walk",
+        "--model",
+        "tiny-gan",
+        "--seeds",
+        "1,2",
+        "--frames-per-transition",
+        5000,
+        "--fps",
+        8,
+        "--output",
+        "x.mp4",
+        ok=False,
+    )
     assert "limit" in bad.stderr
 
 
 def test_emoji_sample_with_style_keeps_alpha(run, tmp_path):
-    run("sample", "--model", "tiny-emoji", "--label", "Food & Drink", "--style", "twemoji", "--n", 4, "--seed", 0, "--output", "e.png")
+    run(
+        "sample",
+        "--model",
+        "tiny-emoji",
+        "--label",
+        "Food & Drink",
+        "--style",
+        "twemoji",
+        "--n",
+        4,
+        "--seed",
+        0,
+        "--output",
+        "e.png",
+    )
     png = Image.open(tmp_path / "e.png")
     assert png.mode == "RGBA" and read_recipe(tmp_path / "e.png")["style"] == "twemoji"
     run("sample", "--model", "tiny-emoji", "--label", 3, "--style", 1, "--n", 4, "--seed", 0, "--output", "e.npz")
     data = np.load(tmp_path / "e.npz")
-    assert data["images"].shape == (4, 8, 8, 4) and data["labels"].tolist() == [3] * 4 and data["styles"].tolist() == [1] * 4
+    assert (
+        data["images"].shape == (4, 8, 8, 4)
+        and data["labels"].tolist() == [3] * 4
+        and data["styles"].tolist() == [1] * 4
+    )
     bad = run("sample", "--model", "tiny-cgan", "--label", 1, "--style", "noto", "--output", "x.png", ok=False)
     assert "has no styles" in bad.stderr and "Traceback" not in bad.stderr
     entry = {e["name"]: e for e in json.loads(run("models", "--json").stdout)}["tiny-emoji"]
-    assert entry["styles"] == ["noto", "twemoji", "fluent"] and "emoji" in entry["dataset"] and len(entry["labels"]) == 9
+    assert (
+        entry["styles"] == ["noto", "twemoji", "fluent"] and "emoji" in entry["dataset"] and len(entry["labels"]) == 9
+    )
 
 
 def test_walks_of_conditional_models_need_no_labels(run, tmp_path):
-    run("walk", "--model", "tiny-cgan", "--seeds", "1,2", "--frames-per-transition", 2, "--fps", 8, "--loop", "--size", 32,
-        "--output", "tour.mp4")
+    run(
+        "walk",
+        "--model",
+        "tiny-cgan",
+        "--seeds",
+        "1,2",
+        "--frames-per-transition",
+        2,
+        "--fps",
+        8,
+        "--loop",
+        "--size",
+        32,
+        "--output",
+        "tour.mp4",
+    )
     assert (tmp_path / "tour.mp4").stat().st_size > 0
-    run("walk", "--model", "tiny-emoji", "--seeds", "3", "--labels", "Flags", "--styles", "noto,twemoji,fluent",
-        "--frames-per-transition", 2, "--fps", 8, "--loop", "--size", 32, "--background", "black", "--output", "morph.mp4")
+    run(
+        "walk",
+        "--model",
+        "tiny-emoji",
+        "--seeds",
+        "3",
+        "--labels",
+        "Flags",
+        "--styles",
+        "noto,twemoji,fluent",
+        "--frames-per-transition",
+        2,
+        "--fps",
+        8,
+        "--loop",
+        "--size",
+        32,
+        "--background",
+        "black",
+        "--output",
+        "morph.mp4",
+    )
     recipe = json.loads((tmp_path / "morph.json").read_text())
     assert recipe["styles"] == ["noto", "twemoji", "fluent"] and recipe["background"] == "black"
 
@@ -134,11 +253,21 @@ def test_a_models_own_truncation_is_the_default_and_0_turns_it_off(tmp_path, mon
     registry.update_card("tiny-emoji", sampling={"truncation": 0.5})
     registry.clear_cache()
     base = ["sample", "--model", "tiny-emoji", "--n", 6, "--seed", 2, "--label", "Flags", "--style", "noto"]
-    old_link = "http://127.0.0.1:7860/?task=sample&model=tiny-emoji&seed=2&n=6&label=Flags&style=noto"  # made before it had its own
-    for name, extra in (("own", []), ("explicit", ["--truncation", 0.5]), ("off", ["--truncation", 0]),
-                        ("linked", ["--recipe", old_link])):
-        out = subprocess.run([sys.executable, "-m", "genstudio", *map(str, base + extra), "--output", f"{name}.npz"],
-                             capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "GENSTUDIO_DEVICE": "cpu"})
+    # made before it had its own
+    old_link = "http://127.0.0.1:7860/?task=sample&model=tiny-emoji&seed=2&n=6&label=Flags&style=noto"
+    for name, extra in (
+        ("own", []),
+        ("explicit", ["--truncation", 0.5]),
+        ("off", ["--truncation", 0]),
+        ("linked", ["--recipe", old_link]),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "genstudio", *map(str, base + extra), "--output", f"{name}.npz"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "GENSTUDIO_DEVICE": "cpu"},
+        )
         assert out.returncode == 0, out.stderr[-2000:]
     own, explicit, off, linked = (np.load(tmp_path / f"{n}.npz") for n in ("own", "explicit", "off", "linked"))
     assert np.array_equal(own["images"], explicit["images"]) and not np.array_equal(own["images"], off["images"])
@@ -147,17 +276,50 @@ def test_a_models_own_truncation_is_the_default_and_0_turns_it_off(tmp_path, mon
 
 
 def test_errors_are_one_line(run):
-    for args in (["sample", "--model", "../../etc/passwd", "--output", "x.png"], ["upscale", "--model", "nope", "--input", "a", "--output", "b"],
-                 ["eval", "missing-model"]):
+    for args in (
+        ["sample", "--model", "../../etc/passwd", "--output", "x.png"],
+        ["upscale", "--model", "nope", "--input", "a", "--output", "b"],
+        ["eval", "missing-model"],
+    ):
         out = run(*args, ok=False)
         assert out.stderr.startswith("genstudio ") and "Traceback" not in out.stderr
 
 
 def test_sample_remakes_a_recipe_from_a_png_or_a_link(run, tmp_path):
-    run("sample", "--model", "tiny-emoji", "--n", 6, "--seed", 41, "--label", "Flags", "--style", "twemoji", "--truncation", 1.5,
-        "--output", "first.npz")
-    run("sample", "--model", "tiny-emoji", "--n", 6, "--seed", 41, "--label", "Flags", "--style", "twemoji", "--truncation", 1.5,
-        "--output", "first.png")
+    run(
+        "sample",
+        "--model",
+        "tiny-emoji",
+        "--n",
+        6,
+        "--seed",
+        41,
+        "--label",
+        "Flags",
+        "--style",
+        "twemoji",
+        "--truncation",
+        1.5,
+        "--output",
+        "first.npz",
+    )
+    run(
+        "sample",
+        "--model",
+        "tiny-emoji",
+        "--n",
+        6,
+        "--seed",
+        41,
+        "--label",
+        "Flags",
+        "--style",
+        "twemoji",
+        "--truncation",
+        1.5,
+        "--output",
+        "first.png",
+    )
     first = np.load(tmp_path / "first.npz")["images"]
     run("sample", "--recipe", "first.png", "--output", "again.npz")  # the PNG's own recipe
     assert np.array_equal(np.load(tmp_path / "again.npz")["images"], first)
@@ -166,5 +328,12 @@ def test_sample_remakes_a_recipe_from_a_png_or_a_link(run, tmp_path):
     assert np.array_equal(np.load(tmp_path / "linked.npz")["images"], first)
     run("sample", "--recipe", link, "--seed", 42, "--output", "other.npz")  # options override the recipe
     assert np.array_equal(np.load(tmp_path / "other.npz")["images"][:5], first[1:])
-    out = run("sample", "--recipe", "http://x/?task=conditional&model=tiny-emoji&mode=all%20classes", "--output", "x.png", ok=False)
+    out = run(
+        "sample",
+        "--recipe",
+        "http://x/?task=conditional&model=tiny-emoji&mode=all%20classes",
+        "--output",
+        "x.png",
+        ok=False,
+    )
     assert "one-class grids" in out.stderr and "Traceback" not in out.stderr

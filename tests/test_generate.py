@@ -67,7 +67,10 @@ def test_styles_by_index_and_name_and_alpha_kept(tiny):
     assert not np.array_equal(by_name, generate.sample(model, 3, seed=1, label=3, style="noto"))
     drawn = generate.sample(model, 4, seed=5)  # category and style drawn per image from the seed
     for i in range(4):
-        label, style = generate.seeded_choice(5 + i, 9, generate.LABEL_STREAM), generate.seeded_choice(5 + i, 3, generate.STYLE_STREAM)
+        label, style = (
+            generate.seeded_choice(5 + i, 9, generate.LABEL_STREAM),
+            generate.seeded_choice(5 + i, 3, generate.STYLE_STREAM),
+        )
         assert np.array_equal(drawn[i], generate.sample(model, 1, seed=5 + i, label=label, style=style)[0])
 
 
@@ -95,7 +98,9 @@ def test_all_styles_shows_the_same_seed_in_every_style(tiny):
 def test_style_blend_ends_are_the_styles(tiny):
     model = tiny("tiny-emoji")
     fluent = generate.sample(model, 2, seed=3, label=0, style="fluent")
-    assert np.array_equal(generate.sample(model, 2, seed=3, label=0, style="noto", blend_style="fluent", style_weight=1.0), fluent)
+    assert np.array_equal(
+        generate.sample(model, 2, seed=3, label=0, style="noto", blend_style="fluent", style_weight=1.0), fluent
+    )
     mid = generate.sample(model, 2, seed=3, label=0, style="noto", blend_style="fluent", style_weight=0.5)
     assert not np.array_equal(mid, fluent)
 
@@ -184,7 +189,10 @@ def test_conditional_vae_prior_moves_z_with_the_class():
     with torch.no_grad():
         net.prior_mean.weight.normal_()
         z = torch.zeros(1, 4)
-        a, b = net.generate(z, torch.tensor([0]), torch.tensor([0])), net.generate(z, torch.tensor([5]), torch.tensor([0]))
+        a, b = (
+            net.generate(z, torch.tensor([0]), torch.tensor([0])),
+            net.generate(z, torch.tensor([5]), torch.tensor([0])),
+        )
         assert not torch.equal(a, b)
         x = torch.rand(2, 4, 8, 8)
         _, relative, _ = net(x, torch.tensor([1, 2]), torch.tensor([0, 1]))
@@ -197,14 +205,18 @@ def test_all_classes_grid_names_its_rows(tiny):
     """The Label-conditioned tab's 'all classes' picture writes each class's name beside its row."""
     from genstudio.ui.tabs.conditional import conditional
 
-    picture, raw = conditional("tiny-cgan", None, None, "all classes", None, None, 0.5, 0, 3, None, None, "white", 1, False)
+    picture, raw = conditional(
+        "tiny-cgan", None, None, "all classes", None, None, 0.5, 0, 3, None, None, "white", 1, False
+    )
     shown = np.asarray(picture)
     margin = shown.shape[1] - raw.shape[1]
     assert margin > 0 and shown.shape[0] == raw.shape[0]
     names = shown[:, :margin]
     assert (names < 128).any()  # dark text on white
     first_row = names[: raw.shape[0] // 10]
-    assert (first_row < 128).any() and (names[-(raw.shape[0] // 10):] < 128).any()  # the first and the last class are named
+    assert (first_row < 128).any() and (
+        names[-(raw.shape[0] // 10) :] < 128
+    ).any()  # the first and the last class are named
 
 
 def test_vae_samples_from_a_gaussian_fitted_to_its_aggregate_posterior():
@@ -224,7 +236,9 @@ def test_vae_samples_from_a_gaussian_fitted_to_its_aggregate_posterior():
         assert torch.allclose(vae.posterior_mean, mu.mean(0), atol=1e-3)
         assert torch.allclose(scale @ scale.T, covariance, atol=1e-3)
         # z = 0 is the aggregate posterior's mean; a unit step along z moves one prior standard deviation
-        assert torch.allclose(vae.generate(torch.zeros(1, 4)), torch.sigmoid(vae.decode_logits(mu.mean(0, keepdim=True))), atol=1e-5)
+        assert torch.allclose(
+            vae.generate(torch.zeros(1, 4)), torch.sigmoid(vae.decode_logits(mu.mean(0, keepdim=True))), atol=1e-5
+        )
 
 
 def test_kmeans_finds_separated_groups_the_same_way_every_time():
@@ -237,7 +251,9 @@ def test_kmeans_finds_separated_groups_the_same_way_every_time():
     ids = kmeans(points, 3, seed=1)
     assert np.array_equal(ids, kmeans(points, 3, seed=1))
     # each found cluster is exactly one true group (ids may be permuted)
-    assert sorted({(t, i) for t, i in zip(truth, ids)}) == sorted(set(zip(range(3), [ids[truth == t][0] for t in range(3)])))
+    assert sorted({(t, i) for t, i in zip(truth, ids)}) == sorted(
+        set(zip(range(3), [ids[truth == t][0] for t in range(3)]))
+    )
     assert len(set(ids)) == 3
     with pytest.raises(ValueError, match="k-means needs"):
         kmeans(points, 121)
@@ -275,6 +291,7 @@ def test_a_vae_draws_the_same_images_in_the_sample_and_label_conditioned_tabs():
     from genstudio.ui.tabs.sample import sample
 
     _, from_sample, _ = sample("emoji-vae", 5, 4, "Animals & Nature", "fluent", None, None, "white", 1, False)
-    _, from_conditional = conditional("emoji-vae", "Animals & Nature", "fluent", "one class", None, None, 0.5, 5, 4, None,
-                                      None, "white", 1, False)
+    _, from_conditional = conditional(
+        "emoji-vae", "Animals & Nature", "fluent", "one class", None, None, 0.5, 5, 4, None, None, "white", 1, False
+    )
     assert np.array_equal(np.asarray(from_sample), np.asarray(from_conditional))

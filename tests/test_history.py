@@ -1,4 +1,5 @@
 """The History's bookkeeping: what goes in, what stays out, how much is kept, what the zip holds."""
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,9 @@ def test_each_result_image_has_one_change_listener_and_the_history_follows_its_l
         followers, chain = [], listeners[0]
         while (chain := next((d for d in by_id.values() if d["trigger_after"] == chain["id"]), None)) is not None:
             followers.append(chain)
-        assert any(d["backend_fn"] and ids[elem_id] in d["inputs"] and len(d["outputs"]) == 2 for d in followers), \
+        assert any(d["backend_fn"] and ids[elem_id] in d["inputs"] and len(d["outputs"]) == 2 for d in followers), (
             "the History's record follows the link"
+        )
 
 
 def test_a_photo_result_with_the_settings_of_the_tabs_opening_is_recorded():

@@ -173,6 +173,7 @@ def test_flips_average_the_fills_of_mirrored_copies_and_keep_the_rest_exact(tiny
     class Ramp(torch.nn.Module):
         """Adds a left-to-right and a top-to-bottom ramp: the fills of mirrored copies, mirrored
         back and averaged, add a flat 0.5 (2 passes: left-right only; 4: both)."""
+
         multiple = 1
 
         def forward(self, x, mask):

@@ -1,4 +1,5 @@
 """The networks' fast paths compute what the textbook operations compute, values and gradients."""
+
 import numpy as np
 import pytest
 import torch
@@ -22,8 +23,10 @@ def test_upsample_conv3x3_is_nearest_upsampling_then_the_conv(shape, memory_form
     assert fast.shape == slow.shape == (shape[0], 6, 2 * shape[2], 2 * shape[3])
     assert torch.allclose(fast, slow, atol=1e-5)
     upstream = torch.randn_like(slow)
-    for a, b in zip(torch.autograd.grad(fast, [x, conv.weight, conv.bias], upstream),
-                    torch.autograd.grad(slow, [x, conv.weight, conv.bias], upstream)):
+    for a, b in zip(
+        torch.autograd.grad(fast, [x, conv.weight, conv.bias], upstream),
+        torch.autograd.grad(slow, [x, conv.weight, conv.bias], upstream),
+    ):
         assert torch.allclose(a, b, atol=1e-4)
 
 

@@ -1,4 +1,5 @@
 """Distribution metrics: precision and recall tell typical samples from varied ones."""
+
 import numpy as np
 
 from genstudio.eval.metrics import precision_recall, within_group_spread

@@ -12,14 +12,26 @@ def test_round_trip_same_outputs(tmp_path, monkeypatch):
     monkeypatch.setenv("GENSTUDIO_CHECKPOINTS", str(tmp_path))
     registry.clear_cache()
     net = registry.build("dcgan_generator", {"latent_dim": 8, "width": 4}).eval()
-    card = {"task": "sample", "dataset": "x", "labels": None, "image_size": 28, "channels": 1, "scale": None, "metrics": {}}
-    registry.save_checkpoint(registry.checkpoint_path("rt"), net, "dcgan_generator", {"latent_dim": 8, "width": 4}, card)
+    card = {
+        "task": "sample",
+        "dataset": "x",
+        "labels": None,
+        "image_size": 28,
+        "channels": 1,
+        "scale": None,
+        "metrics": {},
+    }
+    registry.save_checkpoint(
+        registry.checkpoint_path("rt"), net, "dcgan_generator", {"latent_dim": 8, "width": 4}, card
+    )
     loaded = registry.load("rt", "cpu")
     z = torch.randn(3, 8)
     assert torch.equal(net.generate(z), loaded.net.generate(z))
     assert loaded.card["task"] == "sample" and not loaded.net.training
     assert registry.load("rt", "cpu") is loaded  # cached
-    assert json.loads((tmp_path / "MANIFEST.json").read_text())["rt.safetensors"] == registry.file_sha256(tmp_path / "rt.safetensors")
+    assert json.loads((tmp_path / "MANIFEST.json").read_text())["rt.safetensors"] == registry.file_sha256(
+        tmp_path / "rt.safetensors"
+    )
 
 
 def test_unknown_name_lists_known(tiny):
@@ -127,9 +139,13 @@ def test_cpu_bfloat16_only_for_networks_that_ask_and_cpus_that_have_it(monkeypat
     monkeypatch.setattr(devices, "has_fast_bfloat16", lambda device: False)  # emulated: far slower than float32
     with devices.autocast(cpu, cpu_bfloat16=True):
         assert not torch.is_autocast_enabled("cpu")
-    assert registry.build("cascade_generator", {
-        "generator": {"arch": "dcgan_generator", "kwargs": {"latent_dim": 8, "width": 4}},
-        "upscaler": {"arch": "edsr", "kwargs": {"scale": 2, "width": 4, "blocks": 1, "channels": 1}}}).cpu_bfloat16
+    assert registry.build(
+        "cascade_generator",
+        {
+            "generator": {"arch": "dcgan_generator", "kwargs": {"latent_dim": 8, "width": 4}},
+            "upscaler": {"arch": "edsr", "kwargs": {"scale": 2, "width": 4, "blocks": 1, "channels": 1}},
+        },
+    ).cpu_bfloat16
 
 
 def test_loads_onto_requested_device(tiny):
@@ -171,17 +187,33 @@ def test_bad_checkpoint_shown_in_models_tab_and_cli_while_others_work(tmp_path, 
     build_demo()  # the app still starts
     shown, raw, seeds = sample.sample("tiny-gan", 0, 4, None, None, 0, 1, "white", 1, False)  # the others still work
     assert raw.shape[0] > 28
-    out = subprocess.run([sys.executable, "-m", "genstudio", "models"], capture_output=True, text=True, timeout=120,
-                         env={**__import__("os").environ})
+    out = subprocess.run(
+        [sys.executable, "-m", "genstudio", "models"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ},
+    )
     assert "tiny-cgan" in out.stdout and "UNAVAILABLE" in out.stdout and out.returncode == 0
 
 
 def test_half_precision_weights_halve_the_file_and_load_as_float32(tmp_path):
     net = registry.build("dcgan_generator", {"latent_dim": 8, "width": 8}).eval()
-    card = {"task": "sample", "dataset": "x", "labels": None, "image_size": 28, "channels": 1, "scale": None, "metrics": {}}
-    full = registry.write_checkpoint(tmp_path / "full.safetensors", net, "dcgan_generator", {"latent_dim": 8, "width": 8}, card)
-    half = registry.write_checkpoint(tmp_path / "half.safetensors", net, "dcgan_generator", {"latent_dim": 8, "width": 8}, card,
-                                     weights="float16")
+    card = {
+        "task": "sample",
+        "dataset": "x",
+        "labels": None,
+        "image_size": 28,
+        "channels": 1,
+        "scale": None,
+        "metrics": {},
+    }
+    full = registry.write_checkpoint(
+        tmp_path / "full.safetensors", net, "dcgan_generator", {"latent_dim": 8, "width": 8}, card
+    )
+    half = registry.write_checkpoint(
+        tmp_path / "half.safetensors", net, "dcgan_generator", {"latent_dim": 8, "width": 8}, card, weights="float16"
+    )
     assert half.stat().st_size < 0.6 * full.stat().st_size
     loaded = registry.load_file(half)
     assert all(p.dtype == torch.float32 for p in loaded.net.parameters())
@@ -195,7 +227,9 @@ def test_cards_are_typed_and_versioned(tmp_path):
 
     net = registry.build("edsr", {"scale": 2, "width": 4, "blocks": 1})
     card = {"task": "upscale", "channels": 3, "scale": 2, "metrics": {}}  # a version-1 card: no version field
-    path = registry.write_checkpoint(tmp_path / "old.safetensors", net, "edsr", {"scale": 2, "width": 4, "blocks": 1}, card)
+    path = registry.write_checkpoint(
+        tmp_path / "old.safetensors", net, "edsr", {"scale": 2, "width": 4, "blocks": 1}, card
+    )
     read = registry.inspect_file(path).card
     assert read["version"] == 2 and read["styles"] is None and read["stages"] == []
     with pytest.raises(UserError, match="unknown field 'colour'"):
@@ -231,7 +265,13 @@ def test_a_bug_shows_internal_error_with_an_id_that_is_in_the_log(tiny, monkeypa
 def test_earlier_stages_walk_the_whole_chain_and_count_shared_stages_once():
     from genstudio.card import earlier_stages
 
-    stage = lambda name, minutes, **more: {"model": name, "git_commit": "abc", "steps": 10, "wall_time_minutes": minutes, **more}
+    stage = lambda name, minutes, **more: {
+        "model": name,
+        "git_commit": "abc",
+        "steps": 10,
+        "wall_time_minutes": minutes,
+        **more,
+    }
     first = stage("s1", 1.0)
     second = stage("s2", 2.0, init_from=first)
     curriculum = {"task": "inpaint", "stages": [first], "provenance": {"init_from": second}}

@@ -1,4 +1,5 @@
 """Restyle: pictures and named emoji redrawn in a style, the baselines beside it, and every bad input."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,13 +48,16 @@ def test_an_opaque_drawing_on_white_gets_a_transparent_background():
     assert visible.max() - visible.min() + 1 == pytest.approx(restyle.CONTENT_SIDE, abs=1)  # fitted, aspect kept
 
 
-@pytest.mark.parametrize("picture,message", [
-    (np.zeros((1, 1, 4), np.uint8), "too small"),
-    (np.zeros((0, 5, 3), np.uint8), "too small"),
-    (np.zeros((8, 8, 4), np.uint8), "fully transparent"),
-    (np.zeros((8, 8, 2), np.uint8), "not an image"),
-    (np.zeros((8, 8, 3), np.float32), "not an image"),
-])
+@pytest.mark.parametrize(
+    "picture,message",
+    [
+        (np.zeros((1, 1, 4), np.uint8), "too small"),
+        (np.zeros((0, 5, 3), np.uint8), "too small"),
+        (np.zeros((8, 8, 4), np.uint8), "fully transparent"),
+        (np.zeros((8, 8, 2), np.uint8), "not an image"),
+        (np.zeros((8, 8, 3), np.float32), "not an image"),
+    ],
+)
 def test_bad_pictures_are_refused_with_one_clear_line(tiny, picture, message):
     with pytest.raises(UserError, match=message):
         restyle.restyle(tiny("tiny-restyle"), images=[picture])
@@ -88,8 +92,22 @@ def test_cli_restyles_a_folder_keeping_names_every_style(tiny, tmp_path):
     folder.mkdir()
     Image.fromarray(_emoji()).save(folder / "sun.png")
     Image.fromarray(_emoji(30, (30, 200, 60))[..., :3]).save(folder / "leaf.png")
-    assert main(["restyle", "--model", "tiny-restyle", "--input", str(folder), "--style", "all",
-                 "--output", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "restyle",
+                "--model",
+                "tiny-restyle",
+                "--input",
+                str(folder),
+                "--style",
+                "all",
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == [f"{stem}-{s}.png" for stem in ("leaf", "sun") for s in ("fluent", "noto", "twemoji")]
     recipe = read_recipe(tmp_path / "out" / "sun-twemoji.png")
@@ -98,17 +116,34 @@ def test_cli_restyles_a_folder_keeping_names_every_style(tiny, tmp_path):
 
 
 def test_cli_restyles_a_named_emoji(tiny, tmp_path):
-    assert main(["restyle", "--model", "tiny-restyle", "--emoji", "cat face", "--style", "fluent",
-                 "--output", str(tmp_path / "cat.png")]) == 0
+    assert (
+        main(
+            [
+                "restyle",
+                "--model",
+                "tiny-restyle",
+                "--emoji",
+                "cat face",
+                "--style",
+                "fluent",
+                "--output",
+                str(tmp_path / "cat.png"),
+            ]
+        )
+        == 0
+    )
     assert read_recipe(tmp_path / "cat.png")["emoji"] == "cat face"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--emoji", "banana split"], "no emoji named"),
-    (["--input", "missing.png"], "does not exist"),
-    (["--input", "notes.txt"], "not an image"),
-    (["--emoji", "cat face", "--style", "apple"], "unknown style"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--emoji", "banana split"], "no emoji named"),
+        (["--input", "missing.png"], "does not exist"),
+        (["--input", "notes.txt"], "not an image"),
+        (["--emoji", "cat face", "--style", "apple"], "unknown style"),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_exit_2_with_nothing_written(tiny, tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "notes.txt").write_text("not a picture")
@@ -119,14 +154,15 @@ def test_cli_bad_input_is_one_line_and_exit_2_with_nothing_written(tiny, tmp_pat
 
 
 def test_restyle_tab_shows_the_input_in_every_style_with_the_baselines_and_its_recipe(tiny):
-    from genstudio.ui.tabs.restyle import ALL_STYLES, restyle as restyle_tab
+    from genstudio.ui.tabs.restyle import ALL_STYLES
+    from genstudio.ui.tabs.restyle import restyle as restyle_tab
 
     sheet, single, note = restyle_tab("tiny-restyle", _emoji(), None, ALL_STYLES, True, "white")
     recipe = read_recipe(sheet)
     assert recipe["task"] == "restyle" and recipe["input"] == "uploaded picture" and recipe["baselines"] is True
     assert np.asarray(single).shape == (64, 64, 4)  # the first result alone keeps its alpha
     # rows: the picture, its colour transfer, its lookup; columns: input + 3 styles (128-px cells, a 170-px name margin)
-    assert np.asarray(sheet).shape[0] == 30 + 3 * 136 + 8 and note == ""
+    assert np.asarray(sheet).shape[0] == 30 + 3 * (64 + 4) * 2 + 8 and note == ""
     named, _, note = restyle_tab("tiny-restyle", None, "cat face, pizza", "fluent", True, "transparent")
     assert read_recipe(named)["emoji"] == "cat face, pizza" and "baselines redraw a picture" in note
     assert np.asarray(named).shape[2] == 4  # transparent background: an RGBA sheet
@@ -135,10 +171,14 @@ def test_restyle_tab_shows_the_input_in_every_style_with_the_baselines_and_its_r
 def test_restyle_tab_bad_input_is_a_clear_error(tiny):
     import gradio as gr
 
-    from genstudio.ui.tabs.restyle import ALL_STYLES, restyle as restyle_tab
+    from genstudio.ui.tabs.restyle import ALL_STYLES
+    from genstudio.ui.tabs.restyle import restyle as restyle_tab
 
-    for picture, name, message in ((None, None, "upload a picture"), (None, "banana split", "no emoji named"),
-                                   (np.zeros((1, 1, 4), np.uint8), None, "too small")):
+    for picture, name, message in (
+        (None, None, "upload a picture"),
+        (None, "banana split", "no emoji named"),
+        (np.zeros((1, 1, 4), np.uint8), None, "too small"),
+    ):
         with pytest.raises(gr.Error, match=message):
             restyle_tab("tiny-restyle", picture, name, ALL_STYLES, False, "white")
 

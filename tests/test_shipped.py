@@ -1,5 +1,6 @@
 """The checkpoints we ship: present, small enough for a Space, self-describing, and their
 reported figures reproduce when measured again."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,20 @@ from genstudio import registry
 from genstudio.eval import evaluate
 
 SHIPPED = {
-    "gan-fmnist": "sample", "vae-fmnist": "sample", "cgan-fmnist": "conditional", "cgan-mnist": "conditional",
-    "sr-x2": "upscale", "sr-x4": "upscale", "inpaint-photo": "inpaint", "inpaint-photo-sharp": "inpaint",
+    "gan-fmnist": "sample",
+    "vae-fmnist": "sample",
+    "cgan-fmnist": "conditional",
+    "cgan-mnist": "conditional",
+    "sr-x2": "upscale",
+    "sr-x4": "upscale",
+    "inpaint-photo": "inpaint",
+    "inpaint-photo-sharp": "inpaint",
     "inpaint-fmnist": "inpaint",
-    "fmnist-classifier": "classify", "mnist-classifier": "classify", "emoji-classifier": "classify",
-    "emoji-gan": "conditional", "emoji-vae": "conditional",
+    "fmnist-classifier": "classify",
+    "mnist-classifier": "classify",
+    "emoji-classifier": "classify",
+    "emoji-gan": "conditional",
+    "emoji-vae": "conditional",
 }
 MAX_BYTES = 10 * 1024 * 1024  # a Hugging Face Space takes files up to 10 MB without Git LFS
 
@@ -31,7 +41,9 @@ def shipped_dir(monkeypatch):
 
 
 def test_models_json_lists_every_shipped_model():
-    out = subprocess.run([sys.executable, "-m", "genstudio", "models", "--json"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "genstudio", "models", "--json"], capture_output=True, text=True, timeout=120
+    )
     entries = {e["name"]: e for e in json.loads(out.stdout)}
     for name, task in SHIPPED.items():
         assert entries[name]["task"] == task and entries[name]["available"], entries.get(name)
@@ -49,7 +61,9 @@ def test_checkpoint_small_verified_and_described(name):
     prov = card["provenance"]
     assert prov["config"]["name"] == name
     if card["stages"] and not prov["steps"]:  # assembled from trained stages (a cascade): they carry the cost
-        assert all(stage["steps"] > 0 and stage["wall_time_minutes"] > 0 and stage["config"] for stage in card["stages"])
+        assert all(
+            stage["steps"] > 0 and stage["wall_time_minutes"] > 0 and stage["config"] for stage in card["stages"]
+        )
     else:
         assert prov["steps"] > 0 and prov["wall_time_minutes"] > 0 and prov["curve"]
     if card["dataset"] and "emoji" in card["dataset"]:
@@ -98,7 +112,9 @@ def test_inpaint_figures_reproduce():
     again = evaluate.inpaint_scores(model, evaluate.inpaint_benchmark("set5"), ("model", "telea"))
     for band in ("5-10%", "10-20%", "20-40%"):
         for method in ("model", "telea"):
-            assert again[f"{band} psnr {method}"] == pytest.approx(model.card["metrics"][f"set5 {band} psnr {method}"], abs=0.01)
+            assert again[f"{band} psnr {method}"] == pytest.approx(
+                model.card["metrics"][f"set5 {band} psnr {method}"], abs=0.01
+            )
 
 
 @pytest.mark.parametrize("name", ["inpaint-photo", "inpaint-fmnist"])
@@ -124,8 +140,13 @@ def test_the_sharper_inpainter_fills_with_more_detail_for_a_little_psnr():
     cases = [c for c in evaluate.inpaint_benchmark("unseen", 1) if c[0] == "20-40%"][::4]
     scores = {}
     for name in ("inpaint-photo", "inpaint-photo-sharp"):
-        fills = [(inpaint(image, mask, registry.load(name)).image, image, mask.astype(bool)) for _, image, mask in cases]
-        scores[name] = (np.mean([psnr(out, image) for out, image, _ in fills]), np.mean([evaluate.hole_detail(*f) for f in fills]))
+        fills = [
+            (inpaint(image, mask, registry.load(name)).image, image, mask.astype(bool)) for _, image, mask in cases
+        ]
+        scores[name] = (
+            np.mean([psnr(out, image) for out, image, _ in fills]),
+            np.mean([evaluate.hole_detail(*f) for f in fills]),
+        )
     (psnr_best, detail_best), (psnr_sharp, detail_sharp) = scores["inpaint-photo"], scores["inpaint-photo-sharp"]
     # the 0.4 blend: +0.015 to +0.018 of the photo's detail on the whole unseen set, 0.19-0.30 dB (+0.021, 0.28 dB here)
     assert detail_sharp > detail_best + 0.01 and psnr_sharp > psnr_best - 0.5, scores
@@ -140,8 +161,15 @@ def test_the_shelf_holds_results_and_their_cards_hold_the_stages():
     from genstudio.card import earlier_stages
     from genstudio.ui.tabs import models
 
-    chain = ["inpaint-photo-96", "inpaint-photo-256", "inpaint-photo-stage3", "inpaint-photo-stage4", "inpaint-photo-stage5",
-             "inpaint-photo-stage6", "inpaint-photo-stage7"]
+    chain = [
+        "inpaint-photo-96",
+        "inpaint-photo-256",
+        "inpaint-photo-stage3",
+        "inpaint-photo-stage4",
+        "inpaint-photo-stage5",
+        "inpaint-photo-stage6",
+        "inpaint-photo-stage7",
+    ]
     assert not set(chain) & set(registry.model_names())
     stages = earlier_stages(registry.inspect("inpaint-photo").card)
     assert [stage["model"] for stage in stages] == chain

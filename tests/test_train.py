@@ -1,4 +1,5 @@
 """The one training loop, on tiny configs: every family, resume, and 2-process DDP."""
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,10 @@ def _config(tmp_path: Path, name: str, family: str, data: dict, model: dict, tra
     lines = [f'name = "{name}"', f'family = "{family}"', "[data]"]
     lines += [f"{k} = {toml_value(v)}" for k, v in data.items()]
     lines += ["[model]"] + [f"{k} = {toml_value(v)}" for k, v in model.items()]
-    lines += ["[train]"] + [f"{k} = {toml_value(v)}" for k, v in {"log_every": 2, "sample_every": 4, "checkpoint_every": 4, **train_cfg}.items()]
+    lines += ["[train]"] + [
+        f"{k} = {toml_value(v)}"
+        for k, v in {"log_every": 2, "sample_every": 4, "checkpoint_every": 4, **train_cfg}.items()
+    ]
     path = tmp_path / f"{name}.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -63,23 +67,55 @@ def _config(tmp_path: Path, name: str, family: str, data: dict, model: dict, tra
 def _families(folder: Path, photos: Path):
     tiny_gen = {"latent_dim": 8, "width": 4, "channels": 1, "image_size": 28}
     return {
-        "t-cgan": ("gan", {"dataset": str(folder)}, {"arch": "dcgan_generator", "num_classes": 2, **tiny_gen},
-                   {"batch_size": 4, "d_width": 4, "ema": 0.9, "aux_class_weight": 1.0}, "conditional"),
-        "t-sgan": ("gan", {"dataset": str(folder)}, {"arch": "clustered_dcgan_generator", "num_clusters": 3, **tiny_gen},
-                   {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "d_norm": "batch"}, "sample"),
-        "t-vae": ("vae", {"dataset": str(folder)}, {"arch": "conv_vae", "latent_dim": 4, "width": 4, "blocks": 1},
-                  {"batch_size": 4, "kl_warmup_steps": 2}, "sample"),
-        "t-clf": ("classifier", {"dataset": str(folder)}, {"arch": "small_cnn_classifier", "num_classes": 2, "width": 4},
-                  {"batch_size": 4}, "classify"),
-        "t-sr": ("sr", {"train": [str(photos)], "val": str(photos)}, {"arch": "edsr", "scale": 2, "width": 4, "blocks": 1},
-                 {"batch_size": 2, "lr_patch": 16, "ema": 0.9}, "upscale"),
-        "t-inpaint": ("inpaint", {"train": [str(photos)]}, {"arch": "refine_unet", "channels": 3, "width": 4, "dilations": [1, 2]},
-                      {"batch_size": 2, "crop": 32}, "inpaint"),
+        "t-cgan": (
+            "gan",
+            {"dataset": str(folder)},
+            {"arch": "dcgan_generator", "num_classes": 2, **tiny_gen},
+            {"batch_size": 4, "d_width": 4, "ema": 0.9, "aux_class_weight": 1.0},
+            "conditional",
+        ),
+        "t-sgan": (
+            "gan",
+            {"dataset": str(folder)},
+            {"arch": "clustered_dcgan_generator", "num_clusters": 3, **tiny_gen},
+            {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "d_norm": "batch"},
+            "sample",
+        ),
+        "t-vae": (
+            "vae",
+            {"dataset": str(folder)},
+            {"arch": "conv_vae", "latent_dim": 4, "width": 4, "blocks": 1},
+            {"batch_size": 4, "kl_warmup_steps": 2},
+            "sample",
+        ),
+        "t-clf": (
+            "classifier",
+            {"dataset": str(folder)},
+            {"arch": "small_cnn_classifier", "num_classes": 2, "width": 4},
+            {"batch_size": 4},
+            "classify",
+        ),
+        "t-sr": (
+            "sr",
+            {"train": [str(photos)], "val": str(photos)},
+            {"arch": "edsr", "scale": 2, "width": 4, "blocks": 1},
+            {"batch_size": 2, "lr_patch": 16, "ema": 0.9},
+            "upscale",
+        ),
+        "t-inpaint": (
+            "inpaint",
+            {"train": [str(photos)]},
+            {"arch": "refine_unet", "channels": 3, "width": 4, "dilations": [1, 2]},
+            {"batch_size": 2, "crop": 32},
+            "inpaint",
+        ),
     }
 
 
 @pytest.mark.parametrize("name", ["t-cgan", "t-sgan", "t-vae", "t-clf", "t-sr", "t-inpaint"])
-def test_every_family_trains_and_ships_a_self_describing_checkpoint(name, tmp_path, folder_dataset, photo_folder, monkeypatch):
+def test_every_family_trains_and_ships_a_self_describing_checkpoint(
+    name, tmp_path, folder_dataset, photo_folder, monkeypatch
+):
     family, data, model, train_cfg, task = _families(folder_dataset, photo_folder)[name]
     cfg = _config(tmp_path, name, family, data, model, {"steps": 4, **train_cfg})
     stale = tmp_path / "run" / "samples" / "step_009999.png"  # an earlier run's sheet in the same directory
@@ -90,7 +126,12 @@ def test_every_family_trains_and_ships_a_self_describing_checkpoint(name, tmp_pa
     loaded = registry.load_file(path)
     assert path == tmp_path / "run" / f"{name}.safetensors" and loaded.task == task
     prov = loaded.card["provenance"]
-    assert prov["steps"] == 4 and prov["config"]["name"] == name and "git_commit" in prov and prov["wall_time_minutes"] >= 0
+    assert (
+        prov["steps"] == 4
+        and prov["config"]["name"] == name
+        and "git_commit" in prov
+        and prov["wall_time_minutes"] >= 0
+    )
     assert [row["step"] for row in prov["curve"]] == [2, 4]
     assert (tmp_path / "run" / "samples" / "step_000004.png").exists()
     if task == "conditional":
@@ -106,8 +147,14 @@ def test_a_vae_stage_fits_a_flow_prior_and_keeps_the_vae(tmp_path, folder_datase
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-vae"]
     base = train(_config(tmp_path, "t-vae", family, data, model, {"steps": 4, **train_cfg}), run_dir=tmp_path / "base")
     flow = {**model, "prior_layers": 2, "prior_hidden": 8}
-    cfg = _config(tmp_path, "t-vae-prior", family, data, flow,
-                  {"steps": 6, "batch_size": 8, "lr": 1e-2, "fit_prior": True, "init_from": str(tmp_path / "base")})
+    cfg = _config(
+        tmp_path,
+        "t-vae-prior",
+        family,
+        data,
+        flow,
+        {"steps": 6, "batch_size": 8, "lr": 1e-2, "fit_prior": True, "init_from": str(tmp_path / "base")},
+    )
     before, after = registry.load_file(base), registry.load_file(train(cfg, run_dir=tmp_path / "prior"))
     kept = after.net.state_dict()
     assert all(torch.equal(v, kept[k]) for k, v in before.net.state_dict().items())  # encoder, decoder, Gaussian fit
@@ -115,7 +162,14 @@ def test_a_vae_stage_fits_a_flow_prior_and_keeps_the_vae(tmp_path, folder_datase
     z = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
     assert not torch.allclose(before.net.generate(z), after.net.generate(z))
     assert after.card["provenance"]["init_from"]["model"] == "t-vae"
-    bad = _config(tmp_path, "t-vae-bad", family, data, {**flow, "width": 8}, {"steps": 2, "fit_prior": True, "init_from": str(tmp_path / "base")})
+    bad = _config(
+        tmp_path,
+        "t-vae-bad",
+        family,
+        data,
+        {**flow, "width": 8},
+        {"steps": 2, "fit_prior": True, "init_from": str(tmp_path / "base")},
+    )
     with pytest.raises(UserError, match="init_from"):  # a stage may add a prior, not change the VAE
         train(bad, run_dir=tmp_path / "bad")
     no_flow = _config(tmp_path, "t-vae-none", family, data, model, {"steps": 2, "fit_prior": True})
@@ -148,9 +202,17 @@ def test_the_flow_prior_inverts_exactly_with_its_log_determinant(context):
 
 def test_a_conditional_vae_stage_fits_a_flow_prior_per_condition(tmp_path):
     family, data, model, train_cfg, _ = EMOJI_VAE
-    base = train(_config(tmp_path, "t-emoji-vae", family, data, model, {"steps": 4, **train_cfg}), run_dir=tmp_path / "base")
-    cfg = _config(tmp_path, "t-emoji-vae-prior", family, data, {**model, "prior_layers": 2, "prior_hidden": 8},
-                  {"steps": 6, "batch_size": 8, "lr": 1e-2, "fit_prior": True, "init_from": str(tmp_path / "base")})
+    base = train(
+        _config(tmp_path, "t-emoji-vae", family, data, model, {"steps": 4, **train_cfg}), run_dir=tmp_path / "base"
+    )
+    cfg = _config(
+        tmp_path,
+        "t-emoji-vae-prior",
+        family,
+        data,
+        {**model, "prior_layers": 2, "prior_hidden": 8},
+        {"steps": 6, "batch_size": 8, "lr": 1e-2, "fit_prior": True, "init_from": str(tmp_path / "base")},
+    )
     before, after = registry.load_file(base), registry.load_file(train(cfg, run_dir=tmp_path / "prior"))
     kept = after.net.state_dict()
     assert all(torch.equal(v, kept[k]) for k, v in before.net.state_dict().items())  # encoder, decoder, prior means
@@ -158,7 +220,9 @@ def test_a_conditional_vae_stage_fits_a_flow_prior_per_condition(tmp_path):
     labels, styles = torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 2, 0])
     assert not torch.allclose(before.net.generate(z, labels, styles), after.net.generate(z, labels, styles))
     x = before.net.generate(z, labels, styles)
-    assert torch.equal(before.net.reconstruct(x, labels, styles), after.net.reconstruct(x, labels, styles))  # no prior in it
+    assert torch.equal(
+        before.net.reconstruct(x, labels, styles), after.net.reconstruct(x, labels, styles)
+    )  # no prior in it
     flow, c = after.net.prior_flow, torch.eye(12)[:2]
     assert not torch.allclose(flow(z[:2], c), flow(z[:2], c.flip(0)))  # each condition has its own map
 
@@ -189,14 +253,33 @@ def test_resume_continues_where_it_stopped(tmp_path, folder_dataset, photo_folde
     state = torch.load(run / "state.pt", weights_only=True)
     assert first["step"] == 4 and state["step"] == 8
     assert state["schedulers"]["net"]["last_epoch"] == 8  # the LR schedule resumed too
-    steps = [json.loads(l)["step"] for l in (run / "log.jsonl").read_text().splitlines()]
+    steps = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6, 8]
 
 
-EMOJI_GAN = ("gan", {"dataset": "emoji"}, {"arch": "styled_dcgan_generator", "latent_dim": 8, "width": 4, "num_classes": 9,
-                                          "num_styles": 3, "channels": 4, "image_size": 8},
-             {"batch_size": 4, "d_width": 4, "ema": 0.9, "loss": "bce", "diffaugment": "color,translation,cutout",
-              "aux_class_weight": 0.5, "precision": "bf16"}, "conditional")
+EMOJI_GAN = (
+    "gan",
+    {"dataset": "emoji"},
+    {
+        "arch": "styled_dcgan_generator",
+        "latent_dim": 8,
+        "width": 4,
+        "num_classes": 9,
+        "num_styles": 3,
+        "channels": 4,
+        "image_size": 8,
+    },
+    {
+        "batch_size": 4,
+        "d_width": 4,
+        "ema": 0.9,
+        "loss": "bce",
+        "diffaugment": "color,translation,cutout",
+        "aux_class_weight": 0.5,
+        "precision": "bf16",
+    },
+    "conditional",
+)
 
 
 def unwrap_d_classes(run: Path) -> int:
@@ -209,17 +292,28 @@ def test_a_subcategory_generator_starts_as_the_category_generator_and_samples_by
     generator (lr 0) it makes exactly that generator's images, and every subcategory it draws
     lies in the asked category, as often as in the data."""
     family, data, model, train_cfg, _ = EMOJI_GAN
-    base = registry.load_file(train(_config(tmp_path, "t-cat", family, data, model, {"steps": 2, **train_cfg}), run_dir=tmp_path / "a"))
+    base = registry.load_file(
+        train(_config(tmp_path, "t-cat", family, data, model, {"steps": 2, **train_cfg}), run_dir=tmp_path / "a")
+    )
     fine_model = {**model, "arch": "subcategory_styled_dcgan_generator", "num_subcategories": 98}
     fine_cfg = {"steps": 2, **train_cfg, "init_from": str(tmp_path / "a")}
-    trained = registry.load_file(train(_config(tmp_path, "t-sub", family, data, fine_model, fine_cfg), run_dir=tmp_path / "b"))
-    assert trained.net.num_classes == 9 and unwrap_d_classes(tmp_path / "b") == 98 + 3  # its critic judges subcategories
-    fine = registry.load_file(train(_config(tmp_path, "t-sub0", family, data, fine_model, {**fine_cfg, "steps": 0}), run_dir=tmp_path / "c"))
+    trained = registry.load_file(
+        train(_config(tmp_path, "t-sub", family, data, fine_model, fine_cfg), run_dir=tmp_path / "b")
+    )
+    assert (
+        trained.net.num_classes == 9 and unwrap_d_classes(tmp_path / "b") == 98 + 3
+    )  # its critic judges subcategories
+    fine = registry.load_file(
+        train(_config(tmp_path, "t-sub0", family, data, fine_model, {**fine_cfg, "steps": 0}), run_dir=tmp_path / "c")
+    )
     assert fine.card["labels"] == base.card["labels"] and fine.net.latent_dim == base.net.latent_dim + 1
     z, categories, styles = torch.randn(4000, fine.net.latent_dim), torch.arange(4000) % 9, torch.arange(4000) % 3
     with torch.no_grad():
-        assert torch.allclose(fine.net.generate(z[:16], categories[:16], styles[:16]),
-                              base.net.generate(z[:16, :-1], categories[:16], styles[:16]), atol=1e-5)
+        assert torch.allclose(
+            fine.net.generate(z[:16], categories[:16], styles[:16]),
+            base.net.generate(z[:16, :-1], categories[:16], styles[:16]),
+            atol=1e-5,
+        )
         weights = fine.net.subcategory_weights(F.one_hot(categories, 9).float(), z[:, -1])
     drawn = weights.argmax(1)
     assert torch.equal(fine.net.category_of[drawn], categories)
@@ -228,19 +322,41 @@ def test_a_subcategory_generator_starts_as_the_category_generator_and_samples_by
     assert torch.allclose(shares, fine.net.subcategory_shares[in_animals], atol=0.04)
 
 
-EMOJI_VAE = ("vae", {"dataset": "emoji"}, {"arch": "styled_conv_vae", "latent_dim": 4, "width": 4, "hidden": 8, "image_size": 8},
-             {"batch_size": 4, "kl_warmup_steps": 2}, "conditional")
+EMOJI_VAE = (
+    "vae",
+    {"dataset": "emoji"},
+    {"arch": "styled_conv_vae", "latent_dim": 4, "width": 4, "hidden": 8, "image_size": 8},
+    {"batch_size": 4, "kl_warmup_steps": 2},
+    "conditional",
+)
 
 
-@pytest.mark.parametrize("name", ["t-cgan", "t-vae", "t-clf", "t-sr", "t-inpaint", "t-inpaint-critic", "t-inpaint-bf16",
-                                  "t-emoji-gan", "t-emoji-vae"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "t-cgan",
+        "t-vae",
+        "t-clf",
+        "t-sr",
+        "t-inpaint",
+        "t-inpaint-critic",
+        "t-inpaint-bf16",
+        "t-emoji-gan",
+        "t-emoji-vae",
+    ],
+)
 def test_resume_is_exact(name, tmp_path, folder_dataset, photo_folder):
     """N steps in one go and N/2 steps, stopped, then resumed to N end with identical weights."""
     families = _families(folder_dataset, photo_folder)
     family, data, model, train_cfg, task = families["t-inpaint"]
-    families.update({"t-emoji-gan": EMOJI_GAN, "t-emoji-vae": EMOJI_VAE,
-                     "t-inpaint-critic": (family, data, model, {**train_cfg, "adversarial_weight": 0.1, "d_width": 4}, task),
-                     "t-inpaint-bf16": (family, data, {**model, "fourier_units": 1}, {**train_cfg, "precision": "bf16"}, task)})
+    families.update(
+        {
+            "t-emoji-gan": EMOJI_GAN,
+            "t-emoji-vae": EMOJI_VAE,
+            "t-inpaint-critic": (family, data, model, {**train_cfg, "adversarial_weight": 0.1, "d_width": 4}, task),
+            "t-inpaint-bf16": (family, data, {**model, "fourier_units": 1}, {**train_cfg, "precision": "bf16"}, task),
+        }
+    )
     family, data, model, train_cfg, _ = families[name]
     cfg = _config(tmp_path, name, family, data, model, {"steps": 6, "log_every": 3, "sample_every": 3, **train_cfg})
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
@@ -253,11 +369,11 @@ def test_resume_is_exact(name, tmp_path, folder_dataset, photo_folder):
     a, b = (torch.load(run / "state.pt", weights_only=True) for run in (straight, resumed))
     assert a["step"] == b["step"] == 6
     for part in ("modules", "ema"):
-        for key, tensors in (a[part].items() if part == "modules" else [("ema", a.get("ema", {}))]):
+        for key, tensors in a[part].items() if part == "modules" else [("ema", a.get("ema", {}))]:
             other = b[part][key] if part == "modules" else b.get("ema", {})
             for k, v in tensors.items():
                 assert torch.equal(v, other[k]), f"{part} {key} {k}"
-    losses = lambda run: [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    losses = lambda run: [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     strip = lambda rows: [{k: v for k, v in r.items() if k != "minutes"} for r in rows]
     assert strip(losses(straight)) == strip(losses(resumed))
 
@@ -320,8 +436,26 @@ def test_two_process_ddp(tmp_path, folder_dataset, photo_folder):
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-cgan"]
     cfg = _config(tmp_path, "t-ddp", family, data, model, {"steps": 3, "time_limit_minutes": 30, **train_cfg})
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-                          "-m", "genstudio", "train", str(cfg)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29533",
+            "-m",
+            "genstudio",
+            "train",
+            str(cfg),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     from safetensors import safe_open
 
@@ -347,13 +481,20 @@ def test_init_from_starts_at_an_earlier_stage_and_records_it(tmp_path, folder_da
     # stage 1 trained on while stage 2 was stopped: stage 2, resumed, still records the stage it began from
     cfg2 = _config(tmp_path, "t-stage2b", family, data, model, {**stage2, "steps": 4})
     train(cfg2, run_dir=tmp_path / "r2b", overrides=["train.stop_at=2"])
-    train(_config(tmp_path, "t-stage1", family, data, model, {"steps": 6, **train_cfg}), run_dir=tmp_path / "r1", resume=True)
+    train(
+        _config(tmp_path, "t-stage1", family, data, model, {"steps": 6, **train_cfg}),
+        run_dir=tmp_path / "r1",
+        resume=True,
+    )
     resumed = registry.load_file(train(cfg2, run_dir=tmp_path / "r2b", resume=True))
     assert resumed.card["provenance"]["steps"] == 4 and resumed.card["provenance"]["init_from"]["steps"] == 4
 
     # a stage may add Fourier units: they start at zero, so the net starts as stage 1 left it
-    fourier = registry.load_file(train(_config(tmp_path, "t-fourier", family, data, {**model, "fourier_units": 1}, stage2),
-                                       run_dir=tmp_path / "r5"))
+    fourier = registry.load_file(
+        train(
+            _config(tmp_path, "t-fourier", family, data, {**model, "fourier_units": 1}, stage2), run_dir=tmp_path / "r5"
+        )
+    )
     image, hole = torch.rand(1, 3, 16, 16), (torch.rand(1, 1, 16, 16) > 0.5).float()
     stage1_now = registry.load_file(tmp_path / "r1" / "t-stage1.safetensors")  # trained on to step 6 above
     assert torch.equal(fourier.net(image, hole), stage1_now.net(image, hole))
@@ -363,7 +504,10 @@ def test_init_from_starts_at_an_earlier_stage_and_records_it(tmp_path, folder_da
     with pytest.raises(ValueError, match="init_from"):
         train(_config(tmp_path, "t-wide", family, data, wider, stage2), run_dir=tmp_path / "r3")
     with pytest.raises(ValueError, match="no such run directory"):
-        train(_config(tmp_path, "t-x", family, data, model, {**stage2, "init_from": str(tmp_path / "missing")}), run_dir=tmp_path / "r4")
+        train(
+            _config(tmp_path, "t-x", family, data, model, {**stage2, "init_from": str(tmp_path / "missing")}),
+            run_dir=tmp_path / "r4",
+        )
 
 
 def test_resume_with_more_steps_stretches_the_decay():
@@ -390,12 +534,22 @@ def test_cascade_joins_a_generator_run_and_an_upscaler_run(tmp_path):
 
     family, data, model, train_cfg, _ = EMOJI_GAN
     train(_config(tmp_path, "t-gen", family, data, model, {"steps": 2, **train_cfg}), run_dir=tmp_path / "gen")
-    train(_config(tmp_path, "t-x2", "sr", {"dataset": "emoji", "split": "train"},
-                  {"arch": "edsr", "scale": 2, "width": 4, "blocks": 1, "channels": 4}, {"steps": 2, "batch_size": 2}),
-          run_dir=tmp_path / "x2")
+    train(
+        _config(
+            tmp_path,
+            "t-x2",
+            "sr",
+            {"dataset": "emoji", "split": "train"},
+            {"arch": "edsr", "scale": 2, "width": 4, "blocks": 1, "channels": 4},
+            {"steps": 2, "batch_size": 2},
+        ),
+        run_dir=tmp_path / "x2",
+    )
     cfg = tmp_path / "t-cascade.toml"
-    cfg.write_text(f'name = "t-cascade"\nfamily = "cascade"\n[model]\narch = "cascade_generator"\n[train]\nsteps = 0\n'
-                   f'parts = ["{tmp_path / "gen"}", "{tmp_path / "x2"}"]\n')
+    cfg.write_text(
+        f'name = "t-cascade"\nfamily = "cascade"\n[model]\narch = "cascade_generator"\n[train]\nsteps = 0\n'
+        f'parts = ["{tmp_path / "gen"}", "{tmp_path / "x2"}"]\n'
+    )
     joined = registry.load_file(train(cfg, run_dir=tmp_path / "cascade"))
     gen = registry.load_file(tmp_path / "gen" / "t-gen.safetensors")
     assert joined.card["image_size"] == 16 and joined.card["styles"] == ["noto", "twemoji", "fluent"]
@@ -405,23 +559,34 @@ def test_cascade_joins_a_generator_run_and_an_upscaler_run(tmp_path):
     images = generate.sample(joined, 3, seed=1, label="Flags", style="noto")
     assert images.shape == (3, 16, 16, 4)
     with pytest.raises(ValueError, match="generator, then an upscaler"):
-        cfg.write_text(cfg.read_text().replace(f'"{tmp_path / "gen"}", "{tmp_path / "x2"}"', f'"{tmp_path / "x2"}", "{tmp_path / "gen"}"'))
+        cfg.write_text(
+            cfg.read_text().replace(
+                f'"{tmp_path / "gen"}", "{tmp_path / "x2"}"', f'"{tmp_path / "x2"}", "{tmp_path / "gen"}"'
+            )
+        )
         train(cfg, run_dir=tmp_path / "wrong")
 
     # a later stage goes on training the cascade's generator from the assembled checkpoint
     cascade_file = str(tmp_path / "cascade" / "t-cascade.safetensors")
     later = {"steps": 1, "init_from": cascade_file, "init_part": "generator", "lr": 0.0, "d_lr": 0.0, **train_cfg}
-    again = registry.load_file(train(_config(tmp_path, "t-gen2", family, data, model, later), run_dir=tmp_path / "gen2"))
+    again = registry.load_file(
+        train(_config(tmp_path, "t-gen2", family, data, model, later), run_dir=tmp_path / "gen2")
+    )
     for (key, value), started in zip(gen.net.named_parameters(), again.net.parameters()):  # lr 0: unchanged
         assert torch.equal(started, value), key
     record = again.card["provenance"]["init_from"]
     assert record["part"] == "generator" and record["model"] == "t-gen" and record["steps"] == 2  # the part's own stage
     with pytest.raises(ValueError, match="no such part .*generator, upscaler"):
-        train(_config(tmp_path, "t-gen3", family, data, model, {**later, "init_part": "decoder"}), run_dir=tmp_path / "gen3")
+        train(
+            _config(tmp_path, "t-gen3", family, data, model, {**later, "init_part": "decoder"}),
+            run_dir=tmp_path / "gen3",
+        )
 
     # a second cascade shares the first one's upscaler, named as a part of it
-    cfg.write_text(f'name = "t-cascade2"\nfamily = "cascade"\n[model]\narch = "cascade_generator"\n[train]\nsteps = 0\n'
-                   f'parts = ["{tmp_path / "gen2"}", "{cascade_file}#upscaler"]\n')
+    cfg.write_text(
+        f'name = "t-cascade2"\nfamily = "cascade"\n[model]\narch = "cascade_generator"\n[train]\nsteps = 0\n'
+        f'parts = ["{tmp_path / "gen2"}", "{cascade_file}#upscaler"]\n'
+    )
     second = registry.load_file(train(cfg, run_dir=tmp_path / "cascade2"))
     for key, value in joined.net.upscaler.state_dict().items():
         assert torch.equal(second.net.upscaler.state_dict()[key], value)
@@ -436,7 +601,9 @@ def test_balanced_batches_draw_every_label_equally_often(tmp_path):
     family, data, model, train_cfg, _ = EMOJI_GAN
     counts = {}
     for balanced in (False, True):
-        cfg = load_config(_config(tmp_path, "t-balanced", family, data, model, {**train_cfg, "batch_size": 512, "balanced": balanced}))
+        cfg = load_config(
+            _config(tmp_path, "t-balanced", family, data, model, {**train_cfg, "batch_size": 512, "balanced": balanced})
+        )
         fam = make_family(cfg, torch.device("cpu"))
         _, (labels, _styles) = next(fam.batches())
         counts[balanced] = torch.bincount(labels, minlength=9).double() / 512
@@ -451,7 +618,9 @@ def test_mirror_flips_about_half_of_each_batch_left_right(tmp_path, folder_datas
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-cgan"]
     batches = {}
     for mirror in (False, True):
-        cfg = load_config(_config(tmp_path, "t-mirror", family, data, model, {**train_cfg, "batch_size": 400, "mirror": mirror}))
+        cfg = load_config(
+            _config(tmp_path, "t-mirror", family, data, model, {**train_cfg, "batch_size": 400, "mirror": mirror})
+        )
         batches[mirror] = next(make_family(cfg, torch.device("cpu")).batches())
     (plain, plain_labels), (mirrored, labels) = batches[False], batches[True]
     assert torch.equal(plain_labels[0], labels[0])  # the same draw of images, some of them flipped
@@ -477,7 +646,11 @@ def test_the_generator_alone_can_weigh_the_auxiliary_term_more(tmp_path, folder_
     plain, heavy = losses[None], losses[4.0]
     assert heavy["loss_d"] == plain["loss_d"] and heavy["aux_g"] == pytest.approx(plain["aux_g"], rel=1e-5)
     assert heavy["loss_g"] - plain["loss_g"] == pytest.approx(3.0 * plain["aux_g"], rel=1e-4)
-    no_head = load_config(_config(tmp_path, "t-gaux", family, data, model, {**train_cfg, "aux_class_weight": 0.0, "g_aux_class_weight": 3.0}))
+    no_head = load_config(
+        _config(
+            tmp_path, "t-gaux", family, data, model, {**train_cfg, "aux_class_weight": 0.0, "g_aux_class_weight": 3.0}
+        )
+    )
     with pytest.raises(UserError, match="aux_class_weight > 0"):
         make_family(no_head, torch.device("cpu"))
 
@@ -490,7 +663,9 @@ def test_a_teacher_adds_its_l1_distance_to_the_generators_loss_alone(tmp_path, f
 
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-cgan"]
     teacher_dir = tmp_path / "teacher"
-    train(_config(tmp_path, "t-teacher", family, data, model, {**train_cfg, "steps": 2, "seed": 3}), run_dir=teacher_dir)
+    train(
+        _config(tmp_path, "t-teacher", family, data, model, {**train_cfg, "steps": 2, "seed": 3}), run_dir=teacher_dir
+    )
     losses = {}
     for teacher in (None, teacher_dir):
         extra = {} if teacher is None else {"teacher": str(teacher), "distill_weight": 2.0}
@@ -504,13 +679,26 @@ def test_a_teacher_adds_its_l1_distance_to_the_generators_loss_alone(tmp_path, f
     assert fam.card()["provenance"]["teacher"]["model"] == "t-teacher"
     for bad in ({"teacher": str(teacher_dir)}, {"distill_weight": 1.0}):
         with pytest.raises(UserError, match="go together"):
-            make_family(load_config(_config(tmp_path, "t-student", family, data, model, {**train_cfg, **bad})), torch.device("cpu"))
+            make_family(
+                load_config(_config(tmp_path, "t-student", family, data, model, {**train_cfg, **bad})),
+                torch.device("cpu"),
+            )
     # the student's critic may start as the teacher run's discriminator
-    warm = make_family(load_config(_config(tmp_path, "t-student", family, data, model, {**train_cfg, "init_discriminator": str(teacher_dir)})), torch.device("cpu"))
+    warm = make_family(
+        load_config(
+            _config(tmp_path, "t-student", family, data, model, {**train_cfg, "init_discriminator": str(teacher_dir)})
+        ),
+        torch.device("cpu"),
+    )
     saved = torch.load(teacher_dir / "state.pt", weights_only=True)["modules"]["d"]
     assert all(torch.equal(v, saved[k]) for k, v in warm.modules["d"].state_dict().items())
     with pytest.raises(UserError, match="state.pt"):
-        make_family(load_config(_config(tmp_path, "t-student", family, data, model, {**train_cfg, "init_discriminator": str(tmp_path)})), torch.device("cpu"))
+        make_family(
+            load_config(
+                _config(tmp_path, "t-student", family, data, model, {**train_cfg, "init_discriminator": str(tmp_path)})
+            ),
+            torch.device("cpu"),
+        )
 
 
 def test_a_narrower_styled_generator_starts_as_the_wider_one_cut_to_its_most_used_channels():
@@ -521,9 +709,17 @@ def test_a_narrower_styled_generator_starts_as_the_wider_one_cut_to_its_most_use
     wide_kwargs = {"latent_dim": 8, "width": 8, "num_classes": 3, "num_styles": 2, "channels": 4, "image_size": 16}
     torch.manual_seed(0)
     wide, narrow = StyledGenerator(**wide_kwargs), StyledGenerator(**{**wide_kwargs, "width": 6})
-    assert [n.bn.num_features for n in wide.norms] == [32, 16, 8] and [n.bn.num_features for n in narrow.norms] == [24, 12, 6]
+    assert [n.bn.num_features for n in wide.norms] == [32, 16, 8] and [n.bn.num_features for n in narrow.norms] == [
+        24,
+        12,
+        6,
+    ]
     with torch.no_grad():
-        for layer, unused in ((wide.convs[0], [1, 5, 9, 11, 17, 20, 26, 30]), (wide.convs[1], [0, 3, 7, 12]), (wide.out, [2, 6])):
+        for layer, unused in (
+            (wide.convs[0], [1, 5, 9, 11, 17, 20, 26, 30]),
+            (wide.convs[1], [0, 3, 7, 12]),
+            (wide.out, [2, 6]),
+        ):
             layer.weight[:, unused] = 0
         for norm in wide.norms:  # trained-looking statistics and conditional gains
             norm.bn.running_mean.uniform_(-1, 1), norm.bn.running_var.uniform_(0.5, 2)
@@ -532,18 +728,27 @@ def test_a_narrower_styled_generator_starts_as_the_wider_one_cut_to_its_most_use
     z, labels, styles = torch.randn(5, 8), torch.tensor([0, 1, 2, 0, 1]), torch.tensor([0, 1, 0, 1, 0])
     assert torch.allclose(narrow.eval()(z, labels, styles), wide.eval()(z, labels, styles), atol=1e-6)
     assert narrow.adapt_from("styled_dcgan_generator", {**wide_kwargs, "num_classes": 4}, wide.state_dict()) is None
-    assert StyledGenerator(**{**wide_kwargs, "width": 10}).adapt_from("styled_dcgan_generator", wide_kwargs, wide.state_dict()) is None
+    assert (
+        StyledGenerator(**{**wide_kwargs, "width": 10}).adapt_from(
+            "styled_dcgan_generator", wide_kwargs, wide.state_dict()
+        )
+        is None
+    )
 
 
 def test_interpolation_blends_two_stages_weights(tmp_path, folder_dataset, photo_folder):
     family, data, model, train_cfg, _ = _families(folder_dataset, photo_folder)["t-inpaint"]
     for name, seed in (("a", 0), ("b", 1)):
-        train(_config(tmp_path, f"t-{name}", family, data, model, {"steps": 2, "seed": seed, **train_cfg}), run_dir=tmp_path / name)
+        train(
+            _config(tmp_path, f"t-{name}", family, data, model, {"steps": 2, "seed": seed, **train_cfg}),
+            run_dir=tmp_path / name,
+        )
     model_toml = "\n".join(f"{k} = {json.dumps(v)}" for k, v in model.items())
     cfg = tmp_path / "t-blend.toml"
     write = lambda blend, parts=(tmp_path / "a", tmp_path / "b"): cfg.write_text(
         f'name = "t-blend"\nfamily = "interpolate"\n[model]\n{model_toml}\n[train]\nsteps = 0\n'
-        f'parts = {json.dumps([str(p) for p in parts])}\nblend = {blend}\n')
+        f"parts = {json.dumps([str(p) for p in parts])}\nblend = {blend}\n"
+    )
     write(0.25)
     blended = registry.load_file(train(cfg, run_dir=tmp_path / "blend"))
     a, b = (registry.load_file(tmp_path / n / f"t-{n}.safetensors").net.state_dict() for n in ("a", "b"))
@@ -553,7 +758,10 @@ def test_interpolation_blends_two_stages_weights(tmp_path, folder_dataset, photo
     write(1.5)
     with pytest.raises(UserError, match="blend"):
         train(cfg, run_dir=tmp_path / "bad")
-    train(_config(tmp_path, "t-wide", family, data, {**model, "width": 8}, {"steps": 1, **train_cfg}), run_dir=tmp_path / "wide")
+    train(
+        _config(tmp_path, "t-wide", family, data, {**model, "width": 8}, {"steps": 1, **train_cfg}),
+        run_dir=tmp_path / "wide",
+    )
     write(0.5, (tmp_path / "a", tmp_path / "wide"))
     with pytest.raises(UserError, match="both be the"):
         train(cfg, run_dir=tmp_path / "bad2")

@@ -56,7 +56,9 @@ def test_ssim_known_values():
 
     img = camera()[:128, :128].astype(float)
     noisy = np.clip(img + rng.normal(0, 20, img.shape), 0, 255)
-    ref = structural_similarity(img, noisy, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+    ref = structural_similarity(
+        img, noisy, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
     assert ssim(img, noisy) == pytest.approx(ref)
 
 

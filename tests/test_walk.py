@@ -11,7 +11,9 @@ from genstudio.tasks.walk import encode_video, frame_count, read_video_recipe, w
 
 
 def _probe(path) -> str:
-    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    )
     return out.stderr
 
 
@@ -71,8 +73,9 @@ def test_style_morph_walk_holds_the_emoji_and_changes_style(tiny):
     from genstudio.tasks.images import composite
 
     model = tiny("tiny-emoji")
-    frames = walk_frames(model, [4], 2, labels=["Food & Drink"], styles=["noto", "twemoji", "fluent"], display_size=16,
-                         background=0)
+    frames = walk_frames(
+        model, [4], 2, labels=["Food & Drink"], styles=["noto", "twemoji", "fluent"], display_size=16, background=0
+    )
     assert frames.shape == (6, 16, 16, 3)
     for i, style in enumerate(["noto", "twemoji", "fluent"]):
         key = composite(generate.sample(model, 1, seed=4, label=3, style=style)[0], 0)
@@ -134,10 +137,21 @@ def test_walk_from_a_sample_grid_passes_through_exactly_its_images(tiny):
     from genstudio.ui.tabs.sample import sample
 
     _, _, seeds_text = sample("tiny-emoji", 11, 6, DRAWN, DRAWN, None, None, "white", 1, False)
-    model, seeds, labels, styles, truncation, temperature, _ = walk_from_seeds("tiny-emoji", seeds_text, DRAWN, DRAWN, 0, 1)
+    model, seeds, labels, styles, truncation, temperature, _ = walk_from_seeds(
+        "tiny-emoji", seeds_text, DRAWN, DRAWN, 0, 1
+    )
     assert len(labels.split(", ")) == len(styles.split(", ")) == 6  # one per keyframe: not a tour of every class
-    frames = walk_frames(tiny(model), generate.parse_seeds(seeds), 3, labels=labels.split(", "), styles=styles.split(", "),
-                         truncation=truncation, display_size=16, resize="nearest", background=255)
+    frames = walk_frames(
+        tiny(model),
+        generate.parse_seeds(seeds),
+        3,
+        labels=labels.split(", "),
+        styles=styles.split(", "),
+        truncation=truncation,
+        display_size=16,
+        resize="nearest",
+        background=255,
+    )
     grid = composite(generate.sample(tiny("tiny-emoji"), 6, seed=11, truncation=0), 255)
     assert np.array_equal(frames[::3, ::2, ::2], grid)
 
@@ -173,12 +187,15 @@ def test_morph_between_named_and_uploaded_emoji_passes_through_each_keyframe(tin
     model = tiny("tiny-restyle")
     picture = np.zeros((40, 40, 4), np.uint8)
     picture[8:32, 8:32] = (200, 40, 40, 255)
-    frames = morph_frames(model, ["cat face", picture, "grinning face"], 4, styles=["fluent"], display_size=64,
-                          resize="nearest")
+    frames = morph_frames(
+        model, ["cat face", picture, "grinning face"], 4, styles=["fluent"], display_size=64, resize="nearest"
+    )
     assert len(frames) == 12 and frames.shape[1:] == (64, 64, 3)
     assert np.array_equal(frames[0], composite(restyle(model, names=["cat face"], style="fluent")[0], 255))
     assert np.array_equal(frames[4], composite(restyle(model, images=[picture], style="fluent")[0], 255))
-    styled = morph_frames(model, ["cat face"], 3, styles=["noto", "twemoji", "fluent"], display_size=64, resize="nearest")
+    styled = morph_frames(
+        model, ["cat face"], 3, styles=["noto", "twemoji", "fluent"], display_size=64, resize="nearest"
+    )
     assert np.array_equal(styled[3], composite(restyle(model, names=["cat face"], style="twemoji")[0], 255))
 
 
@@ -186,7 +203,28 @@ def test_cli_morph_between_named_emoji(tiny, tmp_path):
     from genstudio.cli import main
 
     out = tmp_path / "morph.mp4"
-    assert main(["walk", "--model", "tiny-restyle", "--emoji", "grinning face,cat face,pizza", "--styles", "fluent",
-                 "--frames-per-transition", "4", "--fps", "12", "--loop", "--size", "64", "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "walk",
+                "--model",
+                "tiny-restyle",
+                "--emoji",
+                "grinning face,cat face,pizza",
+                "--styles",
+                "fluent",
+                "--frames-per-transition",
+                "4",
+                "--fps",
+                "12",
+                "--loop",
+                "--size",
+                "64",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert read_video_recipe(out)["emoji"] == ["grinning face", "cat face", "pizza"]
     assert main(["walk", "--model", "tiny-restyle", "--emoji", "banana split", "--output", str(out)]) == 2

@@ -1,4 +1,5 @@
 """`genstudio eval NAME`: measure a model with the project's own metrics and write them into its card."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,8 +12,16 @@ import torch
 
 from genstudio import data, paths, registry
 from genstudio.errors import UserError
-from genstudio.eval.metrics import (class_coverage, copy_rate, frechet_distance, precision_recall, psnr, sr_scores, ssim,
-                                    within_group_spread)
+from genstudio.eval.metrics import (
+    class_coverage,
+    copy_rate,
+    frechet_distance,
+    precision_recall,
+    psnr,
+    sr_scores,
+    ssim,
+    within_group_spread,
+)
 from genstudio.masks import BANDS, random_mask
 from genstudio.registry import LoadedModel
 
@@ -23,14 +32,18 @@ def _classifier_for(dataset: str) -> LoadedModel:
     for info in registry.list_models("classify"):
         if info.card.get("dataset") == dataset:
             return registry.load(info.name)
-    raise UserError(f"no classifier trained on {dataset!r}: run `genstudio train configs/<dataset>-classifier.toml` first")
+    raise UserError(
+        f"no classifier trained on {dataset!r}: run `genstudio train configs/<dataset>-classifier.toml` first"
+    )
 
 
 @torch.no_grad()
 def _classify(classifier: LoadedModel, images: np.ndarray, styles: bool = False):
     """uint8 (N, H, W[, C]) -> (probabilities (N, K), features (N, F)[, style probabilities (N, S)])."""
     probs, feats, style_probs = [], [], []
-    x_all = torch.from_numpy(np.ascontiguousarray(images).reshape(len(images), *images.shape[1:3], -1)).permute(0, 3, 1, 2)
+    x_all = torch.from_numpy(np.ascontiguousarray(images).reshape(len(images), *images.shape[1:3], -1)).permute(
+        0, 3, 1, 2
+    )
     for i in range(0, len(x_all), 1000):
         x = x_all[i : i + 1000].float().div(255).to(classifier.device)
         f = classifier.net.features(x)
@@ -49,7 +62,9 @@ def _seeded_latents(model: LoadedModel, n: int) -> tuple[torch.Tensor, dict[str,
     from genstudio.tasks.generate import latents
 
     settings = kind_of(model).latent_settings()
-    return latents(list(range(n)), model.net.latent_dim, settings.get("truncation")) * settings.get("temperature", 1.0), settings
+    return latents(list(range(n)), model.net.latent_dim, settings.get("truncation")) * settings.get(
+        "temperature", 1.0
+    ), settings
 
 
 def emoji_on_white(split: str = "all", size: int = 32) -> dict[str, np.ndarray]:
@@ -80,12 +95,18 @@ def _reconstructions(model: LoadedModel, in_a: np.ndarray) -> np.ndarray | None:
     vae = getattr(model.net, "generator", model.net)
     if not hasattr(vae, "reconstruct"):
         return None
-    emoji = data.load_emoji("all", int(model.card["image_size"]) // getattr(getattr(model.net, "upscaler", None), "scale", 1))
+    emoji = data.load_emoji(
+        "all", int(model.card["image_size"]) // getattr(getattr(model.net, "upscaler", None), "scale", 1)
+    )
     x = torch.from_numpy(emoji["images"][in_a]).permute(0, 3, 1, 2)
     labels, styles = (torch.from_numpy(emoji[k][in_a]).long() for k in ("labels", "styles"))
     out = []
     for i in range(0, len(x), 500):
-        part = (x[i : i + 500].to(model.device), labels[i : i + 500].to(model.device), styles[i : i + 500].to(model.device))
+        part = (
+            x[i : i + 500].to(model.device),
+            labels[i : i + 500].to(model.device),
+            styles[i : i + 500].to(model.device),
+        )
         low = vae.reconstruct(*part)
         out.append(to_uint8(model.net.upscale(low) if vae is not model.net else low))
     return unpremultiply(np.concatenate(out))
@@ -129,13 +150,16 @@ def evaluate_emoji_generator(model: LoadedModel, progress: Progress = print) -> 
     reconstructed = _reconstructions(model, in_a)
     if reconstructed is not None:
         recon_probs, recon_feats, recon_style_probs = _classify(classifier, _judged(reconstructed), styles=True)
-        ceiling = {"reconstruction_category_accuracy": round(float((recon_probs.argmax(1) == a_labels).mean()), 4),
-                   "reconstruction_style_accuracy": round(float((recon_style_probs.argmax(1) == a_styles).mean()), 4),
-                   "fd_reconstructions": round(frechet_distance(recon_feats, feats_b), 3)}
+        ceiling = {
+            "reconstruction_category_accuracy": round(float((recon_probs.argmax(1) == a_labels).mean()), 4),
+            "reconstruction_style_accuracy": round(float((recon_style_probs.argmax(1) == a_styles).mean()), 4),
+            "fd_reconstructions": round(frechet_distance(recon_feats, feats_b), 3),
+        }
     return {
-        "evaluated_on": f"{n} samples (seeds 0-{n - 1}) with the category/style mix of half A of the emoji (by code point), "
-                        f"composited on white at 32 px, vs half B ({int((~in_a).sum())}); judge {classifier.name}; "
-                        "precision/recall: k-NN manifolds, k = 3; variety: mean distance to the category's mean feature",
+        "evaluated_on": f"{n} samples (seeds 0-{n - 1}) with the category/style mix of half A of the emoji "
+        "(by code point), "
+        f"composited on white at 32 px, vs half B ({int((~in_a).sum())}); judge {classifier.name}; "
+        "precision/recall: k-NN manifolds, k = 3; variety: mean distance to the category's mean feature",
         "sampled_with": settings,
         "category_accuracy": round(float((probs.argmax(1) == a_labels).mean()), 4),
         "style_accuracy": round(float((style_probs.argmax(1) == a_styles).mean()), 4),
@@ -209,8 +233,8 @@ def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress =
     fd = frechet_distance(feats, test_feats)
     metrics = {
         "evaluated_on": f"{n} samples (seeds 0-{n - 1}) vs the {dataset} test split, classifier {classifier.name}; "
-                        "precision/recall: k-NN manifolds, k = 3 (real: 10,000 train images vs the test split); "
-                        "variety: mean distance to the (judged) class's mean feature",
+        "precision/recall: k-NN manifolds, k = 3 (real: 10,000 train images vs the test split); "
+        "variety: mean distance to the (judged) class's mean feature",
         "sampled_with": settings,
         "fd_classifier_features": round(fd, 3),
         "precision": round(precision, 4),
@@ -238,7 +262,9 @@ def evaluate_generator(model: LoadedModel, n: int = 10_000, progress: Progress =
         # The floor's training images through encoder mean and decoder: samples from a perfect
         # prior would look like these, so their distance is the ceiling of any prior.
         train = torch.from_numpy(_floor_train_images(dataset)[:, None]).float().div(255)
-        recon = torch.cat([model.net.reconstruct(train[i : i + 1000].to(model.device)) for i in range(0, len(train), 1000)])
+        recon = torch.cat(
+            [model.net.reconstruct(train[i : i + 1000].to(model.device)) for i in range(0, len(train), 1000)]
+        )
         _, recon_feats = _classify(classifier, to_uint8(recon)[..., 0])
         metrics["fd_reconstructions"] = round(frechet_distance(recon_feats, test_feats), 3)
     return metrics
@@ -248,9 +274,11 @@ def evaluate_classifier(model: LoadedModel, progress: Progress = print) -> dict[
     if model.styles:
         test = emoji_on_white("test", 32)
         probs, _, style_probs = _classify(model, test["rgb"], styles=True)
-        return {"evaluated_on": f"{len(test['rgb'])} held-out emoji (20% of code points, all styles), on white at 32 px",
-                "test_accuracy": round(float((probs.argmax(1) == test["labels"]).mean()), 4),
-                "test_style_accuracy": round(float((style_probs.argmax(1) == test["styles"]).mean()), 4)}
+        return {
+            "evaluated_on": f"{len(test['rgb'])} held-out emoji (20% of code points, all styles), on white at 32 px",
+            "test_accuracy": round(float((probs.argmax(1) == test["labels"]).mean()), 4),
+            "test_style_accuracy": round(float((style_probs.argmax(1) == test["styles"]).mean()), 4),
+        }
     images, labels, _ = data.load_labelled_images(model.card["dataset"], "test")
     probs, _ = _classify(model, images)
     return {"test_accuracy": round(float((probs.argmax(1) == labels).mean()), 4)}
@@ -266,8 +294,11 @@ def evaluate_upscaler(model: LoadedModel, progress: Progress = print) -> dict[st
     for name, hr in zip(data.photo_names("val/set5"), data.load_photos(["val/set5"])):
         hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
         lr = bicubic_downscale(hr, scale)
-        outputs = {"model": upscale_array(lr, model), "bicubic": bicubic_upscale(lr, scale),
-                   "lanczos": bicubic_upscale(lr, scale, Image.LANCZOS)}
+        outputs = {
+            "model": upscale_array(lr, model),
+            "bicubic": bicubic_upscale(lr, scale),
+            "lanczos": bicubic_upscale(lr, scale, Image.LANCZOS),
+        }
         for method, out in outputs.items():
             rows[method].append(sr_scores(out, hr, scale))
         progress(f"{name}: model {rows['model'][-1][0]:.2f} dB, bicubic {rows['bicubic'][-1][0]:.2f} dB")
@@ -303,8 +334,9 @@ def inpaint_benchmark(source: str, masks_per_image: int = 8) -> list[tuple[str, 
     return cases
 
 
-def inpaint_scores(model: LoadedModel | str, cases, methods=("model", "telea", "navier-stokes"),
-                   progress: Progress | None = None) -> dict[str, float]:
+def inpaint_scores(
+    model: LoadedModel | str, cases, methods=("model", "telea", "navier-stokes"), progress: Progress | None = None
+) -> dict[str, float]:
     """Mean PSNR, SSIM, hole L1 and hole detail (see `hole_detail`) per band and method
     ("model" is `model`, "model-flips4" its average over four mirrored passes)."""
     from genstudio.tasks.inpaint import inpaint
@@ -316,7 +348,9 @@ def inpaint_scores(model: LoadedModel | str, cases, methods=("model", "telea", "
             out = inpaint(image, mask, model if method in passes else method, flips=passes.get(method, 1)).image
             hole = mask.astype(bool)
             l1 = float(np.abs(out.astype(np.float64) - image)[hole].mean() / 255)
-            scores.setdefault((band, method), []).append((psnr(out, image), ssim(out, image), l1, hole_detail(out, image, hole)))
+            scores.setdefault((band, method), []).append(
+                (psnr(out, image), ssim(out, image), l1, hole_detail(out, image, hole))
+            )
         if progress and number % 50 == 49:
             progress(f"inpainting: {number + 1}/{len(cases)} cases")
     metrics = {}
@@ -333,6 +367,7 @@ def hole_detail(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
     """Mean gradient magnitude inside the hole, relative to the photo's own there: 1 is as
     much detail as the photo has, below 1 is a blurred fill, above 1 is invented texture.
     PSNR rewards the blur that averages plausible fills; this shows it."""
+
     def gradient(image):
         grey = image.astype(np.float64).reshape(*image.shape[:2], -1).mean(-1)
         return np.hypot(np.diff(grey, axis=1)[:-1], np.diff(grey, axis=0)[:, :-1])
@@ -348,9 +383,11 @@ def outpaint_scores(model: LoadedModel, crops: list[np.ndarray], border: int = 3
 
     from genstudio.tasks.inpaint import outpaint
 
-    methods = {"model": lambda x: outpaint(x, (border,) * 4, model).image,
-               "telea": lambda x: outpaint(x, (border,) * 4, "telea").image,
-               "edge": lambda x: cv2.copyMakeBorder(x, border, border, border, border, cv2.BORDER_REPLICATE)}
+    methods = {
+        "model": lambda x: outpaint(x, (border,) * 4, model).image,
+        "telea": lambda x: outpaint(x, (border,) * 4, "telea").image,
+        "edge": lambda x: cv2.copyMakeBorder(x, border, border, border, border, cv2.BORDER_REPLICATE),
+    }
     errors: dict[str, list[float]] = {name: [] for name in methods}
     for crop in crops:
         ring = np.ones(crop.shape[:2], bool)
@@ -358,29 +395,45 @@ def outpaint_scores(model: LoadedModel, crops: list[np.ndarray], border: int = 3
         for name, extend in methods.items():
             out = extend(crop[border:-border, border:-border])
             errors[name].append(np.mean((out[ring].astype(np.float64) - crop[ring]) ** 2))
-    return {f"outpaint {border}px border psnr {name}": round(float(np.mean([10 * np.log10(255**2 / e) for e in errs])), 3)
-            for name, errs in errors.items()}
+    return {
+        f"outpaint {border}px border psnr {name}": round(float(np.mean([10 * np.log10(255**2 / e) for e in errs])), 3)
+        for name, errs in errors.items()
+    }
 
 
 def evaluate_inpainter(model: LoadedModel, progress: Progress = print) -> dict[str, Any]:
     dataset = model.card["dataset"] if model.card.get("image_size") else None
     if dataset:
         cases = inpaint_benchmark(dataset)
-        return {"evaluated_on": f"{dataset} test[:64], {len(cases)} seeded masks, bands {', '.join(BANDS)}",
-                **inpaint_scores(model, cases)}
+        return {
+            "evaluated_on": f"{dataset} test[:64], {len(cases)} seeded masks, bands {', '.join(BANDS)}",
+            **inpaint_scores(model, cases),
+        }
     unseen, set5 = inpaint_benchmark("unseen", masks_per_image=2), inpaint_benchmark("set5")
     metrics: dict[str, Any] = {
-        "evaluated_on": f"unseen: {len(unseen)} seeded masks on {len(unseen) // 6} 256-px crops of {len(data.UNSEEN_PHOTOS)} "
-                        f"photos no training set holds (scikit-image's); set5: {len(set5)} masks on Set5 crops; "
-                        f"bands {', '.join(BANDS)}; outpaint: those crops' 32-px border cut off and extended back"}
-    metrics.update({f"unseen {k}": v for k, v in inpaint_scores(model, unseen, ("model", "model-flips4", "telea"), progress).items()})
+        "evaluated_on": f"unseen: {len(unseen)} seeded masks on {len(unseen) // 6} 256-px crops of "
+        f"{len(data.UNSEEN_PHOTOS)} "
+        f"photos no training set holds (scikit-image's); set5: {len(set5)} masks on Set5 crops; "
+        f"bands {', '.join(BANDS)}; outpaint: those crops' 32-px border cut off and extended back"
+    }
+    metrics.update(
+        {
+            f"unseen {k}": v
+            for k, v in inpaint_scores(model, unseen, ("model", "model-flips4", "telea"), progress).items()
+        }
+    )
     for band in BANDS:
-        metrics[f"unseen {band} gain over telea (dB)"] = round(metrics[f"unseen {band} psnr model"] - metrics[f"unseen {band} psnr telea"], 3)
+        metrics[f"unseen {band} gain over telea (dB)"] = round(
+            metrics[f"unseen {band} psnr model"] - metrics[f"unseen {band} psnr telea"], 3
+        )
         metrics[f"unseen {band} gain over telea with 4 flips (dB)"] = round(
-            metrics[f"unseen {band} psnr model-flips4"] - metrics[f"unseen {band} psnr telea"], 3)
+            metrics[f"unseen {band} psnr model-flips4"] - metrics[f"unseen {band} psnr telea"], 3
+        )
     metrics.update({f"set5 {k}": v for k, v in inpaint_scores(model, set5, progress=progress).items()})
     for band in BANDS:
-        metrics[f"set5 {band} gain over telea (dB)"] = round(metrics[f"set5 {band} psnr model"] - metrics[f"set5 {band} psnr telea"], 3)
+        metrics[f"set5 {band} gain over telea (dB)"] = round(
+            metrics[f"set5 {band} psnr model"] - metrics[f"set5 {band} psnr telea"], 3
+        )
     metrics.update({f"unseen {k}": v for k, v in outpaint_scores(model, data.unseen_crops()).items()})
     return metrics
 
@@ -396,8 +449,14 @@ def restyle_pairs(split: str = "test") -> dict[str, np.ndarray]:
     for i, code in enumerate(emoji["codes"].tolist()):
         by_code.setdefault(code, []).append(i)
     src, dst = map(np.array, zip(*[(a, b) for idx in by_code.values() for a in idx for b in idx if a != b]))
-    return {"sources": images[src], "targets": images[dst], "styles": emoji["styles"][dst], "labels": emoji["labels"][dst],
-            "source_styles": emoji["styles"][src], "style_names": emoji["style_names"]}
+    return {
+        "sources": images[src],
+        "targets": images[dst],
+        "styles": emoji["styles"][dst],
+        "labels": emoji["labels"][dst],
+        "source_styles": emoji["styles"][src],
+        "style_names": emoji["style_names"],
+    }
 
 
 def psnr_on_white(images: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -418,8 +477,10 @@ def evaluate_restyler(model: LoadedModel, progress: Progress = print) -> dict[st
     classifier = _classifier_for("emoji")
     pairs = restyle_pairs("test")
     train = restyle_pairs("train")
-    metrics: dict[str, Any] = {"evaluated_on": f"{len(pairs['sources'])} ordered vendor pairs of the held-out emoji codes "
-                               f"(64 px, composited on white); judge {classifier.name} at 32 px"}
+    metrics: dict[str, Any] = {
+        "evaluated_on": f"{len(pairs['sources'])} ordered vendor pairs of the held-out emoji codes "
+        f"(64 px, composited on white); judge {classifier.name} at 32 px"
+    }
     started, results = time.time(), np.zeros_like(pairs["targets"])
     for s, style in enumerate(pairs["style_names"]):
         chosen = pairs["styles"] == s
@@ -434,19 +495,22 @@ def evaluate_restyler(model: LoadedModel, progress: Progress = print) -> dict[st
         chosen = pairs["styles"] == s
         sources, targets = pairs["sources"][chosen], pairs["targets"][chosen]
         candidates = np.unique(train["targets"][train["styles"] == s], axis=0)
-        baselines = {"model": results[chosen], "identity": sources,
-                     "lookup": restyle.lookup(sources, candidates)}
+        baselines = {"model": results[chosen], "identity": sources, "lookup": restyle.lookup(sources, candidates)}
         if style in stats:
             baselines["colour transfer"] = np.stack([restyle.colour_transfer(im, stats[style]) for im in sources])
         for method, images in baselines.items():
             metrics[f"{style} psnr_white {method}"] = round(float(psnr_on_white(images, targets).mean()), 3)
-        metrics[f"{style} gain over lookup (dB)"] = round(metrics[f"{style} psnr_white model"]
-                                                          - metrics[f"{style} psnr_white lookup"], 3)
+        metrics[f"{style} gain over lookup (dB)"] = round(
+            metrics[f"{style} psnr_white model"] - metrics[f"{style} psnr_white lookup"], 3
+        )
         for what, guessed, truth in (("style", style_probs, pairs["styles"]), ("category", probs, pairs["labels"])):
-            metrics[f"{style} {what}_accuracy model"] = round(float((guessed[chosen].argmax(1) == truth[chosen]).mean()), 4)
+            metrics[f"{style} {what}_accuracy model"] = round(
+                float((guessed[chosen].argmax(1) == truth[chosen]).mean()), 4
+            )
         metrics[f"{style} style_accuracy real"] = round(float((real_style[chosen].argmax(1) == s).mean()), 4)
-        metrics[f"{style} category_accuracy real"] = round(float((real_category[chosen].argmax(1)
-                                                                  == pairs["labels"][chosen]).mean()), 4)
+        metrics[f"{style} category_accuracy real"] = round(
+            float((real_category[chosen].argmax(1) == pairs["labels"][chosen]).mean()), 4
+        )
     return metrics
 
 
@@ -459,7 +523,9 @@ def restyle_sheet(model: LoadedModel, per_sheet: int = 10) -> np.ndarray:
     from genstudio.tasks.images import composite, grid, resize
 
     emoji = restyle_pairs("test")
-    full = [i for i in range(len(emoji["sources"]))]  # a code with all three vendors: its real drawings show every style
+    full = [
+        i for i in range(len(emoji["sources"]))
+    ]  # a code with all three vendors: its real drawings show every style
     by_source: dict[bytes, list[int]] = {}
     for i in full:
         by_source.setdefault(emoji["sources"][i].tobytes(), []).append(i)
@@ -483,8 +549,14 @@ def restyle_sheet(model: LoadedModel, per_sheet: int = 10) -> np.ndarray:
     return np.concatenate([np.asarray(header), sheet])
 
 
-EVALUATORS = {"sample": evaluate_generator, "conditional": evaluate_generator, "classify": evaluate_classifier,
-              "upscale": evaluate_upscaler, "inpaint": evaluate_inpainter, "restyle": evaluate_restyler}
+EVALUATORS = {
+    "sample": evaluate_generator,
+    "conditional": evaluate_generator,
+    "classify": evaluate_classifier,
+    "upscale": evaluate_upscaler,
+    "inpaint": evaluate_inpainter,
+    "restyle": evaluate_restyler,
+}
 
 
 def category_style_sheet(model: LoadedModel, per_style: int = 3, seed: int = 0) -> np.ndarray:
@@ -536,7 +608,11 @@ def example_picture(model: LoadedModel) -> np.ndarray | None:
     if model.task == "inpaint":
         from genstudio.tasks.inpaint import inpaint
 
-        cases = [c for c in inpaint_benchmark(model.card["dataset"] if model.card.get("image_size") else "unseen", 1) if c[0] == "20-40%"]
+        cases = [
+            c
+            for c in inpaint_benchmark(model.card["dataset"] if model.card.get("image_size") else "unseen", 1)
+            if c[0] == "20-40%"
+        ]
         rows = []
         for _, image, mask in cases[:: max(1, len(cases) // 4)][:4]:
             holed = image.copy()
@@ -568,12 +644,16 @@ def _run_checkpoint(run: str | Path) -> Path:
     run = Path(run)
     files = [run] if run.is_file() else sorted(run.glob(f"*{registry.SUFFIX}")) if run.is_dir() else []
     if len(files) != 1:
-        raise UserError(f"{run}: expected a run directory holding one {registry.SUFFIX} file (the run's model), "
-                        f"or that file; found {len(files)}")
+        raise UserError(
+            f"{run}: expected a run directory holding one {registry.SUFFIX} file (the run's model), "
+            f"or that file; found {len(files)}"
+        )
     return files[0]
 
 
-def evaluate(name: str, write: bool = True, progress: Progress = print, sampling: dict[str, float] | None = None) -> dict[str, Any]:
+def evaluate(
+    name: str, write: bool = True, progress: Progress = print, sampling: dict[str, float] | None = None
+) -> dict[str, Any]:
     """Evaluate a shelf model; with `write`, store the figures in its card's `metrics` and its
     example picture in assets/models/NAME.png. A run directory or a run's checkpoint file (a
     stage to compare before promoting one) is measured and nothing is written.
@@ -586,7 +666,9 @@ def evaluate(name: str, write: bool = True, progress: Progress = print, sampling
         registry.update_card(name, sampling=sampling)
     model = registry.load(name) if on_shelf else registry.load_file(_run_checkpoint(name))
     if sampling:
-        model = dataclasses.replace(model, card={**model.card, "sampling": {**model.card.get("sampling", {}), **sampling}})
+        model = dataclasses.replace(
+            model, card={**model.card, "sampling": {**model.card.get("sampling", {}), **sampling}}
+        )
     metrics = measure(model, progress)
     if on_shelf and write:
         _save_picture(model)

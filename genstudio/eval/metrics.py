@@ -1,4 +1,5 @@
 """Image-quality and distribution metrics."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,9 +25,17 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     from skimage.metrics import structural_similarity
 
     channel_axis = 2 if a.ndim == 3 else None
-    return float(structural_similarity(a.astype(np.float64), b.astype(np.float64), data_range=data_range,
-                                       gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                       channel_axis=channel_axis))
+    return float(
+        structural_similarity(
+            a.astype(np.float64),
+            b.astype(np.float64),
+            data_range=data_range,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            channel_axis=channel_axis,
+        )
+    )
 
 
 def sr_scores(output: np.ndarray, truth: np.ndarray, border: int) -> tuple[float, float]:
@@ -103,6 +112,9 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
 def within_group_spread(features: np.ndarray, groups: np.ndarray) -> float:
     """Mean distance of a point to the mean of its group (category), averaged over groups: the
     variety within a category (prototypes score low)."""
-    spreads = [np.linalg.norm(features[groups == g] - features[groups == g].mean(0), axis=1).mean()
-               for g in np.unique(groups) if (groups == g).sum() > 1]
+    spreads = [
+        np.linalg.norm(features[groups == g] - features[groups == g].mean(0), axis=1).mean()
+        for g in np.unique(groups)
+        if (groups == g).sum() > 1
+    ]
     return float(np.mean(spreads))

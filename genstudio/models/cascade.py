@@ -1,6 +1,7 @@
 """A cascade: a low-resolution generator followed by a learned upscaler (as in cascaded
 diffusion, Ho et al. 2021, here with a GAN): each half trains at the size it is cheapest
 at, and the pair ships as one self-describing checkpoint."""
+
 from __future__ import annotations
 
 import torch

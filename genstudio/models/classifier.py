@@ -1,4 +1,5 @@
 """Domain classifier used only for evaluation (accuracy, class coverage, Frechet distance)."""
+
 from __future__ import annotations
 
 import torch
@@ -21,13 +22,22 @@ class SmallCNN(nn.Module):
 
     def __init__(self, num_classes: int = 10, channels: int = 1, width: int = 32, num_styles: int = 0, blocks: int = 2):
         super().__init__()
+
         def block(cin, cout):
             return nn.Sequential(
-                nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
-                nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(cin, cout, 3, padding=1),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(),
+                nn.Conv2d(cout, cout, 3, padding=1),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
             )
+
         widths = [channels] + [width * 2**i for i in range(blocks)]
-        self.body = nn.Sequential(*[block(a, b) for a, b in zip(widths, widths[1:])], nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.body = nn.Sequential(
+            *[block(a, b) for a, b in zip(widths, widths[1:])], nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
         self.embed = nn.Sequential(nn.Dropout(0.3), nn.Linear(widths[-1], 128), nn.ReLU())
         self.head = nn.Linear(128, num_classes)
         if num_styles:

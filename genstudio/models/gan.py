@@ -7,6 +7,7 @@ batch norm), both with projection terms for the class (Miyato & Koyama, 2018) an
 optionally an auxiliary classifier (Odena et al., 2017). On this CPU the textbook pair
 (DCGAN discriminator, non-saturating loss) learned faster than hinge + spectral norm.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,9 @@ class Generator(nn.Module):
 
     latent_control = "truncation"  # what the UI and CLI offer for sampling (VAEs: temperature)
 
-    def __init__(self, latent_dim: int = 128, width: int = 64, num_classes: int = 0, channels: int = 1, image_size: int = 28):
+    def __init__(
+        self, latent_dim: int = 128, width: int = 64, num_classes: int = 0, channels: int = 1, image_size: int = 28
+    ):
         super().__init__()
         if image_size % 4:
             raise UserError("image_size must be divisible by 4")
@@ -78,7 +81,9 @@ class ClusteredGenerator(Generator):
 
     BAND = 0.003  # width in u of the blend between neighbouring clusters
 
-    def __init__(self, latent_dim: int = 128, width: int = 64, num_clusters: int = 50, channels: int = 1, image_size: int = 28):
+    def __init__(
+        self, latent_dim: int = 128, width: int = 64, num_clusters: int = 50, channels: int = 1, image_size: int = 28
+    ):
         super().__init__(latent_dim, width, num_clusters, channels, image_size)
         self.num_clusters = num_clusters
         self.latent_dim = latent_dim + 1  # the network's latent, then the cluster's coordinate
@@ -107,11 +112,16 @@ class Discriminator(nn.Module):
         super().__init__()
         act = nn.LeakyReLU(0.1)
         self.features = nn.Sequential(
-            spectral_norm(nn.Conv2d(channels, width, 3, 1, 1)), act,
-            spectral_norm(nn.Conv2d(width, 2 * width, 4, 2, 1)), act,
-            spectral_norm(nn.Conv2d(2 * width, 2 * width, 3, 1, 1)), act,
-            spectral_norm(nn.Conv2d(2 * width, 4 * width, 4, 2, 1)), act,
-            spectral_norm(nn.Conv2d(4 * width, 4 * width, 3, 1, 1)), act,
+            spectral_norm(nn.Conv2d(channels, width, 3, 1, 1)),
+            act,
+            spectral_norm(nn.Conv2d(width, 2 * width, 4, 2, 1)),
+            act,
+            spectral_norm(nn.Conv2d(2 * width, 2 * width, 3, 1, 1)),
+            act,
+            spectral_norm(nn.Conv2d(2 * width, 4 * width, 4, 2, 1)),
+            act,
+            spectral_norm(nn.Conv2d(4 * width, 4 * width, 3, 1, 1)),
+            act,
         )
         self.num_classes = num_classes
         self.linear = spectral_norm(nn.Linear(4 * width, 1))
@@ -158,16 +168,31 @@ class StyledGenerator(nn.Module):
 
     latent_control = "truncation"
 
-    def __init__(self, latent_dim: int = 128, width: int = 32, num_classes: int = 9, num_styles: int = 3,
-                 channels: int = 4, image_size: int = 32):
+    def __init__(
+        self,
+        latent_dim: int = 128,
+        width: int = 32,
+        num_classes: int = 9,
+        num_styles: int = 3,
+        channels: int = 4,
+        image_size: int = 32,
+    ):
         super().__init__()
         levels = int(math.log2(image_size)) - 2
         if image_size != 4 * 2**levels or levels < 1:
             raise UserError("image_size must be a power of two >= 8")
         self.latent_dim, self.num_classes, self.num_styles = latent_dim, num_classes, num_styles
         self.condition_classes = num_classes  # the labels the network sees (a subclass may ask for coarser ones)
-        self.width, self.shape = width, dict(latent_dim=latent_dim, num_classes=num_classes, num_styles=num_styles,
-                                             channels=channels, image_size=image_size)
+        self.width, self.shape = (
+            width,
+            dict(
+                latent_dim=latent_dim,
+                num_classes=num_classes,
+                num_styles=num_styles,
+                channels=channels,
+                image_size=image_size,
+            ),
+        )
         conditions = num_classes + num_styles
         widths = [width * min(8, 2 ** (levels - i)) for i in range(levels + 1)]  # 4x4 ... output
         self.fc = nn.Linear(latent_dim + conditions, widths[0] * 16)
@@ -193,8 +218,11 @@ class StyledGenerator(nn.Module):
         """A wider StyledGenerator's weights cut down to this width (a student's start for
         distillation): at each level the channels the next layer leans on most are kept, by
         the L1 norm of their outgoing weights times their mean conditional gain."""
-        if (arch != "styled_dcgan_generator" or {k: kwargs.get(k) for k in self.shape} != self.shape
-                or kwargs.get("width", 0) < self.width):
+        if (
+            arch != "styled_dcgan_generator"
+            or {k: kwargs.get(k) for k in self.shape} != self.shape
+            or kwargs.get("width", 0) < self.width
+        ):
             return None
         levels, adapted = len(self.convs), dict(state)
         outgoing = [state[f"convs.{i}.weight"] for i in range(levels)] + [state["out.weight"]]
@@ -232,21 +260,39 @@ class SubcategoryStyledGenerator(StyledGenerator):
 
     BAND = ClusteredGenerator.BAND
 
-    def __init__(self, latent_dim: int = 128, width: int = 32, num_classes: int = 9, num_subcategories: int = 98,
-                 num_styles: int = 3, channels: int = 4, image_size: int = 32):
+    def __init__(
+        self,
+        latent_dim: int = 128,
+        width: int = 32,
+        num_classes: int = 9,
+        num_subcategories: int = 98,
+        num_styles: int = 3,
+        channels: int = 4,
+        image_size: int = 32,
+    ):
         super().__init__(latent_dim, width, num_subcategories, num_styles, channels, image_size)
         # what a category-conditional StyledGenerator must share with this one to start it (adapt_from)
-        self.category_model = {"latent_dim": latent_dim, "width": width, "num_classes": num_classes, "num_styles": num_styles,
-                               "channels": channels, "image_size": image_size}
+        self.category_model = {
+            "latent_dim": latent_dim,
+            "width": width,
+            "num_classes": num_classes,
+            "num_styles": num_styles,
+            "channels": channels,
+            "image_size": image_size,
+        }
         self.num_classes, self.num_subcategories = num_classes, num_subcategories
         self.latent_dim = latent_dim + 1  # the network's latent, then the subcategory's coordinate
         self.register_buffer("category_of", torch.arange(num_subcategories) % num_classes)  # set from the data
-        self.register_buffer("subcategory_shares", torch.ones(num_subcategories))  # within its category, set from the data
+        self.register_buffer(
+            "subcategory_shares", torch.ones(num_subcategories)
+        )  # within its category, set from the data
 
     def set_subcategories(self, subcategories: torch.Tensor, categories: torch.Tensor) -> None:
         """Each subcategory's category and its share of that category, from the training labels."""
         counts = torch.bincount(subcategories.cpu(), minlength=self.num_subcategories).float()
-        category_of = torch.zeros(self.num_subcategories, dtype=torch.long).scatter_(0, subcategories.cpu(), categories.cpu())
+        category_of = torch.zeros(self.num_subcategories, dtype=torch.long).scatter_(
+            0, subcategories.cpu(), categories.cpu()
+        )
         totals = torch.zeros(self.num_classes).index_add_(0, category_of, counts)
         self.category_of.copy_(category_of)
         self.subcategory_shares.copy_(counts / totals[category_of].clamp(min=1))
@@ -255,10 +301,12 @@ class SubcategoryStyledGenerator(StyledGenerator):
         """(B, K) category weights and (B,) coordinates -> (B, num_subcategories) weights: within
         each category one-hot, except within BAND of a boundary; mixed as the categories are."""
         u = 0.5 * (1 + torch.erf(z_last.float() / math.sqrt(2)))
-        order = torch.argsort(self.category_of * self.num_subcategories + torch.arange(self.num_subcategories, device=u.device))
+        order = torch.argsort(
+            self.category_of * self.num_subcategories + torch.arange(self.num_subcategories, device=u.device)
+        )
         shares = self.subcategory_shares[order]
         same = self.category_of[order][:, None] == self.category_of[order][None, :]
-        end = (torch.tril(same.float()) @ shares)  # cumulative share within the category, in sorted order
+        end = torch.tril(same.float()) @ shares  # cumulative share within the category, in sorted order
         start = end - shares
 
         def at_least(edge):  # P(u past edge), softened; certain at a category's ends
@@ -301,8 +349,16 @@ class DCGANDiscriminator(nn.Module):
     'spectral' (Miyato et al., 2018).
     """
 
-    def __init__(self, width: int = 64, num_classes: int = 9, num_styles: int = 3, channels: int = 4,
-                 image_size: int = 32, norm: str = "batch", auxiliary_classifier: bool = False):
+    def __init__(
+        self,
+        width: int = 64,
+        num_classes: int = 9,
+        num_styles: int = 3,
+        channels: int = 4,
+        image_size: int = 32,
+        norm: str = "batch",
+        auxiliary_classifier: bool = False,
+    ):
         super().__init__()
         if norm not in ("batch", "spectral"):
             raise UserError(f"norm must be 'batch' or 'spectral', got {norm!r}")

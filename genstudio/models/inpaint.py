@@ -6,6 +6,7 @@ first relearn what Telea already does. Dilated convolutions at the bottleneck
 widen the receptive field so the fill can draw on texture far from the hole, and
 optional Fourier units (LaMa's lesson for large holes) make it image-wide.
 """
+
 from __future__ import annotations
 
 import torch
@@ -72,20 +73,25 @@ class RefineUNet(nn.Module):
     """
 
     multiple = 4  # H and W must be divisible by this
-    memory_format = torch.channels_last  # oneDNN's convolutions run ~1.5x faster in it on a CPU; tensor cores like it too
+    memory_format = (
+        torch.channels_last
+    )  # oneDNN's convolutions run ~1.5x faster in it on a CPU; tensor cores like it too
     added_parts = ("fourier_units",)  # a later stage may add these to an earlier stage's weights
     # run in bfloat16 on a CPU that has it: inpaint-photo's unseen-photo gains held to 0.001 dB (+1.555 / +1.677 /
     # +1.599 over Telea, float32 +1.555 / +1.676 / +1.599) and its 512-px net time fell 0.39 -> 0.25 s (AVX512-BF16)
     cpu_bfloat16 = True
 
-    def __init__(self, channels: int = 3, width: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8), fourier_units: int = 0):
+    def __init__(
+        self, channels: int = 3, width: int = 32, dilations: tuple[int, ...] = (1, 2, 4, 8), fourier_units: int = 0
+    ):
         super().__init__()
         w = width
         self.enc0 = nn.Sequential(_conv(channels + 1, w), _conv(w, w))
         self.enc1 = nn.Sequential(_conv(w, 2 * w, stride=2), _conv(2 * w, 2 * w))
         self.enc2 = _conv(2 * w, 4 * w, stride=2)
-        self.mid = nn.Sequential(*[_conv(4 * w, 4 * w, dilation=d) for d in dilations],
-                                 *[FourierUnit(4 * w) for _ in range(fourier_units)])
+        self.mid = nn.Sequential(
+            *[_conv(4 * w, 4 * w, dilation=d) for d in dilations], *[FourierUnit(4 * w) for _ in range(fourier_units)]
+        )
         self.up1 = _UpConv(4 * w, 2 * w)
         self.dec1 = _conv(4 * w, 2 * w)
         self.up0 = _UpConv(2 * w, w)

@@ -1,4 +1,5 @@
 """Small building blocks shared by several families."""
+
 from __future__ import annotations
 
 import torch

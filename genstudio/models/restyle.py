@@ -8,6 +8,7 @@ the decoder supplies how a vendor draws it. The code space is also where morphs 
 emoji walk, and the checkpoint carries one code per emoji name (float16), so "cat face"
 restyles without the data set.
 """
+
 from __future__ import annotations
 
 import torch
@@ -63,8 +64,15 @@ class EmojiRestyler(nn.Module):
     image_size = 64
     memory_format = torch.channels_last
 
-    def __init__(self, num_styles: int = 3, width: int = 32, content_channels: int = 16, style_dim: int = 64,
-                 num_names: int = 0, code_side: int = 8):
+    def __init__(
+        self,
+        num_styles: int = 3,
+        width: int = 32,
+        content_channels: int = 16,
+        style_dim: int = 64,
+        num_names: int = 0,
+        code_side: int = 8,
+    ):
         super().__init__()
         w, k = width, content_channels
         if code_side not in (8, 16):
@@ -72,10 +80,14 @@ class EmojiRestyler(nn.Module):
         self.num_styles, self.content_channels, self.code_side = num_styles, content_channels, code_side
         deep = code_side == 8  # an 8-px code has one more level, 4w wide, below the 16-px one
         self.encoder = nn.Sequential(
-            nn.Conv2d(4, w, 3, stride=2, padding=1), ResBlock(w),  # 32 px
-            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), ResBlock(2 * w),  # 16 px
+            nn.Conv2d(4, w, 3, stride=2, padding=1),
+            ResBlock(w),  # 32 px
+            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1),
+            ResBlock(2 * w),  # 16 px
             *([nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), ResBlock(4 * w)] if deep else []),  # 8 px
-            _act(), nn.Conv2d(4 * w if deep else 2 * w, k, 1), nn.Tanh(),
+            _act(),
+            nn.Conv2d(4 * w if deep else 2 * w, k, 1),
+            nn.Tanh(),
         )
         self.style = nn.Sequential(nn.Linear(num_styles, style_dim), _act(), nn.Linear(style_dim, style_dim))
         if deep:

@@ -1,4 +1,5 @@
 """EDSR-style super-resolution network (Lim et al., 2017), slimmed for a CPU budget."""
+
 from __future__ import annotations
 
 import functools
@@ -62,7 +63,9 @@ class EDSR(nn.Module):
             raise UserError("scale must be 2, 3 or 4")
         self.scale = scale
         self.head = nn.Conv2d(channels, width, 3, padding=1)
-        self.body = nn.Sequential(*[ResBlock(width, res_scale) for _ in range(blocks)], nn.Conv2d(width, width, 3, padding=1))
+        self.body = nn.Sequential(
+            *[ResBlock(width, res_scale) for _ in range(blocks)], nn.Conv2d(width, width, 3, padding=1)
+        )
         steps = [scale] if scale == 3 else [2] * int(math.log2(scale))
         up: list[nn.Module] = []
         for s in steps:

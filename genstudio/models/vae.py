@@ -1,4 +1,5 @@
 """Convolutional VAE (Kingma & Welling, 2014) with a Bernoulli decoder."""
+
 from __future__ import annotations
 
 import torch
@@ -16,7 +17,13 @@ class AffineCoupling(nn.Module):
         super().__init__()
         dim = len(mask)
         self.register_buffer("mask", mask)
-        self.net = nn.Sequential(nn.Linear(dim + context, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2 * dim))
+        self.net = nn.Sequential(
+            nn.Linear(dim + context, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 2 * dim),
+        )
         nn.init.zeros_(self.net[-1].weight)  # starts as the identity: the Gaussian fit
         nn.init.zeros_(self.net[-1].bias)
 
@@ -88,8 +95,16 @@ class ConvVAE(nn.Module):
     latent_control = "temperature"  # what the UI and CLI offer for sampling (GANs: truncation)
     added_parts = ("prior_layers", "prior_hidden")  # a later stage may add these to an earlier stage's weights
 
-    def __init__(self, latent_dim: int = 32, width: int = 32, channels: int = 1, image_size: int = 28,
-                 blocks: int = 0, prior_layers: int = 0, prior_hidden: int = 128):
+    def __init__(
+        self,
+        latent_dim: int = 32,
+        width: int = 32,
+        channels: int = 1,
+        image_size: int = 28,
+        blocks: int = 0,
+        prior_layers: int = 0,
+        prior_hidden: int = 128,
+    ):
         super().__init__()
         self.latent_dim, self.num_classes, self.base = latent_dim, 0, image_size // 4
         flat = 2 * width * self.base**2
@@ -98,14 +113,24 @@ class ConvVAE(nn.Module):
             return [m for _ in range(blocks) for m in (nn.Conv2d(c, c, 3, 1, 1), nn.SiLU())]
 
         self.encoder = nn.Sequential(
-            nn.Conv2d(channels, width, 4, 2, 1), nn.SiLU(), *convs(width),
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.SiLU(), *convs(2 * width),
-            nn.Flatten(), nn.Linear(flat, 256), nn.SiLU(), nn.Linear(256, 2 * latent_dim),
+            nn.Conv2d(channels, width, 4, 2, 1),
+            nn.SiLU(),
+            *convs(width),
+            nn.Conv2d(width, 2 * width, 4, 2, 1),
+            nn.SiLU(),
+            *convs(2 * width),
+            nn.Flatten(),
+            nn.Linear(flat, 256),
+            nn.SiLU(),
+            nn.Linear(256, 2 * latent_dim),
         )
         self.decoder_fc = nn.Sequential(nn.Linear(latent_dim, 256), nn.SiLU(), nn.Linear(256, flat), nn.SiLU())
         self.decoder = nn.Sequential(
-            *convs(2 * width), nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.SiLU(),
-            *convs(width), nn.ConvTranspose2d(width, channels, 4, 2, 1),
+            *convs(2 * width),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1),
+            nn.SiLU(),
+            *convs(width),
+            nn.ConvTranspose2d(width, channels, 4, 2, 1),
         )
         self.width = width
         # running moments of the aggregate posterior; N(0, I) until training updates them
@@ -199,9 +224,20 @@ class StyledConvVAE(nn.Module):
     latent_control = "temperature"
     added_parts = ("prior_layers", "prior_hidden")
 
-    def __init__(self, latent_dim: int = 64, width: int = 32, num_classes: int = 9, num_styles: int = 3,
-                 channels: int = 4, image_size: int = 32, hidden: int = 512, max_width: int = 0,
-                 decoder_convs: int = 1, prior_layers: int = 0, prior_hidden: int = 128):
+    def __init__(
+        self,
+        latent_dim: int = 64,
+        width: int = 32,
+        num_classes: int = 9,
+        num_styles: int = 3,
+        channels: int = 4,
+        image_size: int = 32,
+        hidden: int = 512,
+        max_width: int = 0,
+        decoder_convs: int = 1,
+        prior_layers: int = 0,
+        prior_hidden: int = 128,
+    ):
         super().__init__()
         levels = image_size.bit_length() - 3  # halvings down to 4x4
         if image_size != 4 * 2**levels or levels < 1:
@@ -213,8 +249,12 @@ class StyledConvVAE(nn.Module):
         for a, b in zip(widths, widths[1:]):
             enc += [nn.Conv2d(a, b, 4, 2, 1), nn.SiLU()]
         self.encoder = nn.Sequential(*enc, nn.Flatten())
-        self.to_posterior = nn.Sequential(nn.Linear(flat + conditions, hidden), nn.SiLU(), nn.Linear(hidden, 2 * latent_dim))
-        self.decoder_fc = nn.Sequential(nn.Linear(latent_dim + conditions, hidden), nn.SiLU(), nn.Linear(hidden, flat), nn.SiLU())
+        self.to_posterior = nn.Sequential(
+            nn.Linear(flat + conditions, hidden), nn.SiLU(), nn.Linear(hidden, 2 * latent_dim)
+        )
+        self.decoder_fc = nn.Sequential(
+            nn.Linear(latent_dim + conditions, hidden), nn.SiLU(), nn.Linear(hidden, flat), nn.SiLU()
+        )
         self.prior_mean = nn.Linear(conditions, latent_dim, bias=False)  # p(z | c) = N(A c, I)
         dec: list[nn.Module] = []
         for a, b in zip(widths[::-1], widths[::-1][1:]):
@@ -267,7 +307,9 @@ class StyledConvVAE(nn.Module):
         """Images in [0, 1] from standard-normal z, mapped onto the condition's prior (through
         the flow, if there is one)."""
         c = self._condition(labels, styles, len(z), z.device)
-        return self._decode(self.prior_mean(c) + (z if self.prior_flow is None else self.prior_flow(z, c)), labels, styles)
+        return self._decode(
+            self.prior_mean(c) + (z if self.prior_flow is None else self.prior_flow(z, c)), labels, styles
+        )
 
     def reconstruct(self, x: torch.Tensor, labels: torch.Tensor, styles: torch.Tensor | None = None) -> torch.Tensor:
         return self._decode(self.encode(x, labels, styles)[0], labels, styles)

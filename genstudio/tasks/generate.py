@@ -4,6 +4,7 @@ Image i of a grid made with seed S uses the latent of seed S + i, so a seed name
 one image: the same seed gives the same image in a grid, in the CLI and as the
 first keyframe of a latent walk.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ GENERATIVE_TASKS = ("sample", "conditional")
 
 def check_seed(seed) -> int:
     """Seeds are whole numbers in [0, 2^32 - 1]; anything else is a clear error."""
-    if isinstance(seed, bool) or seed is None:
+    if seed is None or (isinstance(seed, str) and not seed.strip()):
+        raise UserError(f"the seed is empty: give a whole number from 0 to {MAX_SEED}")
+    if isinstance(seed, bool):
         raise UserError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     if isinstance(seed, float):
         if not seed.is_integer():
@@ -102,7 +105,9 @@ def _resolve(names: list[str], value, what: str, model_name: str) -> int:
     else:
         raise UserError(f"{what} must be an index or a name, got {value!r}")
     if not 0 <= index < len(names):
-        raise UserError(f"{what} {index} is out of range for {model_name}: use 0-{len(names) - 1} or a name ({', '.join(names)})")
+        raise UserError(
+            f"{what} {index} is out of range for {model_name}: use 0-{len(names) - 1} or a name ({', '.join(names)})"
+        )
     return index
 
 
@@ -126,11 +131,15 @@ def one_hot_weights(k: int, indices: list[int], blend_with: int | None = None, w
     if blend_with is not None:
         if not 0 <= weight <= 1:
             raise UserError("blend weight must lie in [0, 1]")
-        w = (1 - weight) * w + weight * torch.nn.functional.one_hot(torch.tensor([blend_with] * len(indices)), k).float()
+        w = (1 - weight) * w + weight * torch.nn.functional.one_hot(
+            torch.tensor([blend_with] * len(indices)), k
+        ).float()
     return w
 
 
-def label_weights(model: LoadedModel, labels: list[int], blend_with: int | None = None, weight: float = 0.0) -> torch.Tensor:
+def label_weights(
+    model: LoadedModel, labels: list[int], blend_with: int | None = None, weight: float = 0.0
+) -> torch.Tensor:
     """(N, K) class weights: one-hot rows, optionally mixed with a second class by `weight`."""
     return one_hot_weights(len(model.labels), labels, blend_with, weight)
 
@@ -153,6 +162,7 @@ def keyframe_conditions(info, seeds: list[int], label=None, style=None) -> tuple
     """The class and style names a Sample grid drew its images of `seeds` with (from a model's
     header): the fixed one, else each seed's own, so a walk through them passes through exactly
     those images. Empty lists where the model takes none."""
+
     def names(options: list[str] | None, fixed, stream: int) -> list[str]:
         if not options:
             return []
@@ -176,8 +186,13 @@ def _style_index(model: LoadedModel, style) -> int | None:
 
 
 @torch.no_grad()
-def render(model: LoadedModel, z: torch.Tensor, weights: torch.Tensor | None = None,
-           style_weights: torch.Tensor | None = None, batch: int = 256) -> np.ndarray:
+def render(
+    model: LoadedModel,
+    z: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    style_weights: torch.Tensor | None = None,
+    batch: int = 256,
+) -> np.ndarray:
     """Latents (N, D) and optional class (N, K) and style (N, S) weights -> uint8 images
     (N, H, W, C); 4-channel models give straight (not premultiplied) RGBA, as a PNG stores."""
     check_generator(model)
@@ -195,9 +210,20 @@ def render(model: LoadedModel, z: torch.Tensor, weights: torch.Tensor | None = N
     return unpremultiply(images) if images.shape[-1] == 4 else images
 
 
-def sample(model: LoadedModel, n: int, seed: int, label=None, truncation: float | None = None,
-           temperature: float = 1.0, blend_label=None, blend_weight: float = 0.0, style=None,
-           blend_style=None, style_weight: float = 0.0, max_images: int = 1024) -> np.ndarray:
+def sample(
+    model: LoadedModel,
+    n: int,
+    seed: int,
+    label=None,
+    truncation: float | None = None,
+    temperature: float = 1.0,
+    blend_label=None,
+    blend_weight: float = 0.0,
+    style=None,
+    blend_style=None,
+    style_weight: float = 0.0,
+    max_images: int = 1024,
+) -> np.ndarray:
     """n images from seeds seed..seed+n-1 -> uint8 (n, H, W, C).
 
     GANs take `truncation`, VAEs `temperature` (the prior's standard deviation);
@@ -228,8 +254,9 @@ def sample(model: LoadedModel, n: int, seed: int, label=None, truncation: float 
     return render(model, z, weights, style_weights)
 
 
-def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation: float | None = None,
-                       style=None, temperature: float = 1.0) -> np.ndarray:
+def sample_all_classes(
+    model: LoadedModel, per_class: int, seed: int, truncation: float | None = None, style=None, temperature: float = 1.0
+) -> np.ndarray:
     """One row per class, the same seeds in every row: (K * per_class, H, W, C). A style
     model uses `style` in every row, or one style per column drawn from its seed."""
     if model.task != "conditional":
@@ -240,12 +267,17 @@ def sample_all_classes(model: LoadedModel, per_class: int, seed: int, truncation
     style_index = _style_index(model, style)
     z = latents(seeds, model.net.latent_dim, truncation).repeat(k, 1) * temperature
     weights = label_weights(model, [c for c in range(k) for _ in range(per_class)])
-    style_weights = one_hot_weights(len(model.styles), per_seed(seeds, style_index, len(model.styles), STYLE_STREAM) * k) if model.styles else None
+    style_weights = (
+        one_hot_weights(len(model.styles), per_seed(seeds, style_index, len(model.styles), STYLE_STREAM) * k)
+        if model.styles
+        else None
+    )
     return render(model, z, weights, style_weights)
 
 
-def sample_all_styles(model: LoadedModel, per_style: int, seed: int, label=None, truncation: float | None = None,
-                      temperature: float = 1.0) -> np.ndarray:
+def sample_all_styles(
+    model: LoadedModel, per_style: int, seed: int, label=None, truncation: float | None = None, temperature: float = 1.0
+) -> np.ndarray:
     """The same seeds in every style, one row per style: (S * per_style, H, W, C)."""
     if not model.styles:
         raise UserError(f"model {model.name!r} has no styles; 'all styles' needs a style-conditional model")
@@ -254,4 +286,6 @@ def sample_all_styles(model: LoadedModel, per_style: int, seed: int, label=None,
     seeds, s = list(range(check_seed(seed), check_seed(seed) + per_style)), len(model.styles)
     z = latents(seeds, model.net.latent_dim, truncation).repeat(s, 1) * temperature
     labels = per_seed(seeds, _label_index(model, label), len(model.labels), LABEL_STREAM)
-    return render(model, z, label_weights(model, labels * s), one_hot_weights(s, [i for i in range(s) for _ in range(per_style)]))
+    return render(
+        model, z, label_weights(model, labels * s), one_hot_weights(s, [i for i in range(s) for _ in range(per_style)])
+    )

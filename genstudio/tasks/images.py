@@ -1,4 +1,5 @@
 """Array helpers shared by the tasks: grids, conversions, display scaling."""
+
 from __future__ import annotations
 
 import functools
@@ -40,8 +41,11 @@ def cells(image: np.ndarray, size: int, padding: int = 2) -> list[np.ndarray]:
     cells a last row ends with (the padding's colour throughout) are left out."""
     step = size + padding
     rows, columns = (image.shape[0] - padding) // step, (image.shape[1] - padding) // step
-    out = [image[padding + r * step : padding + r * step + size, padding + c * step : padding + c * step + size]
-           for r in range(rows) for c in range(columns)]
+    out = [
+        image[padding + r * step : padding + r * step + size, padding + c * step : padding + c * step + size]
+        for r in range(rows)
+        for c in range(columns)
+    ]
     while out and (out[-1] == image[0, 0]).all():
         out.pop()
     return out
@@ -54,7 +58,9 @@ def resize(image: np.ndarray, scale: float, smooth: bool = False) -> np.ndarray:
     h, w = image.shape[:2]
     squeeze = image.ndim == 3 and image.shape[2] == 1
     pil = Image.fromarray(image[..., 0] if squeeze else image)
-    out = np.asarray(pil.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.LANCZOS if smooth else Image.NEAREST))
+    out = np.asarray(
+        pil.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.LANCZOS if smooth else Image.NEAREST)
+    )
     return out[..., None] if squeeze else out
 
 
@@ -95,7 +101,7 @@ def unpremultiply(images: np.ndarray) -> np.ndarray:
 def checkerboard(height: int, width: int, cell: int = 8) -> np.ndarray:
     """The grey checks that stand for transparency, (H, W, 3) uint8."""
     yy, xx = np.mgrid[:height, :width]
-    light = ((yy // cell + xx // cell) % 2 == 0)
+    light = (yy // cell + xx // cell) % 2 == 0
     return np.where(light[..., None], 230, 190).astype(np.uint8).repeat(3, axis=2)
 
 
@@ -111,16 +117,28 @@ def on_background(image: np.ndarray, background: str = "white") -> np.ndarray:
     return composite(image, 255 if background == "white" else 0)
 
 
-def label_rows(image: np.ndarray, names: list[str], margin: int = 150, background: int = 255) -> np.ndarray:
-    """Write one name per row in a left margin: an 'all classes' grid that says which row is which."""
+def label_rows(image: np.ndarray, names: list[str], margin: int | None = None, background: int = 255) -> np.ndarray:
+    """Write one name per row in a left margin: an 'all classes' grid that says which row is which.
+    The text grows with the rows (and the margin with the longest name), so it stays legible
+    when a large grid is shown shrunk."""
     from PIL import ImageDraw, ImageFont
 
     rgb = as_rgb(image) if image.ndim == 2 or image.shape[2] != 4 else image
-    out = Image.new("RGBA" if rgb.shape[2] == 4 else "RGB", (rgb.shape[1] + margin, rgb.shape[0]),
-                    (background,) * rgb.shape[2])
+    font = ImageFont.load_default(size=int(np.clip(rgb.shape[0] / len(names) / 5, 12, 40)))
+    if margin is None:
+        margin = max(150, int(max(font.getlength(n) for n in names)) + 16)
+    out = Image.new(
+        "RGBA" if rgb.shape[2] == 4 else "RGB", (rgb.shape[1] + margin, rgb.shape[0]), (background,) * rgb.shape[2]
+    )
     out.paste(Image.fromarray(rgb), (margin, 0))
-    draw, font = ImageDraw.Draw(out), ImageFont.load_default(size=max(10, min(18, rgb.shape[0] // len(names) // 3)))
+    draw = ImageDraw.Draw(out)
     row = rgb.shape[0] / len(names)
     for i, name in enumerate(names):
-        draw.text((6, row * (i + 0.5)), name, fill=(40, 40, 40) + ((255,) if rgb.shape[2] == 4 else ()), font=font, anchor="lm")
+        draw.text(
+            (6, row * (i + 0.5)),
+            name,
+            fill=(40, 40, 40) + ((255,) if rgb.shape[2] == 4 else ()),
+            font=font,
+            anchor="lm",
+        )
     return np.asarray(out)

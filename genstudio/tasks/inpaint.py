@@ -4,6 +4,7 @@ Only the hole changes: pixels outside the mask come back exactly as they went in
 Large images are handled by cropping around the hole ("crop", the default) or by
 working on a reduced copy of the whole image ("whole").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ def mask_from_array(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def classical_fill(image: np.ndarray, mask: np.ndarray, method: str = "telea", radius: int = 3) -> np.ndarray:
     """OpenCV's Telea or Navier-Stokes fill of a uint8 gray/colour image; mask 1 = hole."""
-    return cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8), radius, BASELINES[method]).reshape(image.shape)
+    return cv2.inpaint(np.ascontiguousarray(image), mask.astype(np.uint8), radius, BASELINES[method]).reshape(
+        image.shape
+    )
 
 
 FLIPS = (1, 2, 4)
@@ -69,7 +72,9 @@ def _learned(image: np.ndarray, mask: np.ndarray, model: LoadedModel, flips: int
     prefilled = classical_fill(image, mask, "telea")
     multiple = getattr(model.net, "multiple", 4)
     ph, pw = -h % multiple, -w % multiple
-    pad = lambda a: np.pad(a, ((0, ph), (0, pw)) + ((0, 0),) * (a.ndim - 2), mode="reflect" if min(h, w) > 1 else "edge")
+    pad = lambda a: np.pad(
+        a, ((0, ph), (0, pw)) + ((0, 0),) * (a.ndim - 2), mode="reflect" if min(h, w) > 1 else "edge"
+    )
     x = torch.from_numpy(pad(prefilled)).permute(2, 0, 1)[None].float().div(255).to(model.device)
     m = torch.from_numpy(pad(mask)).float()[None, None].to(model.device)
     dims = _FLIP_DIMS[:flips]
@@ -92,9 +97,18 @@ def _resize(a: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
     return out[..., None] if squeeze else out
 
 
-def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "telea", strategy: str = "crop",
-            padding: int = 32, max_side: int = 512, dilate: int = 0, feather: int = 0, invert: bool = False,
-            flips: int = 1) -> InpaintResult:
+def inpaint(
+    image: np.ndarray,
+    mask: np.ndarray,
+    method: LoadedModel | str = "telea",
+    strategy: str = "crop",
+    padding: int = 32,
+    max_side: int = 512,
+    dilate: int = 0,
+    feather: int = 0,
+    invert: bool = False,
+    flips: int = 1,
+) -> InpaintResult:
     """Fill `mask` (nonzero = hole) in `image` with a learned model or 'telea' / 'navier-stokes'.
 
     strategy 'crop' works on the hole's bounding box plus `padding` pixels of context;
@@ -121,9 +135,13 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "te
     if dilate:
         hole = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1)))
     if not hole.any():
-        return InpaintResult(image.copy(), hole * 255, "The mask is empty: nothing to fill, the image is returned unchanged.")
+        return InpaintResult(
+            image.copy(), hole * 255, "The mask is empty: nothing to fill, the image is returned unchanged."
+        )
     if hole.all():
-        raise UserError("The mask covers the whole image: there is nothing left to fill it from. Paint only the part to replace.")
+        raise UserError(
+            "The mask covers the whole image: there is nothing left to fill it from. Paint only the part to replace."
+        )
 
     alpha = image[..., -1] if image.ndim == 3 and image.shape[2] in (2, 4) else None
     color = image if image.ndim == 3 and alpha is None else image[..., None] if image.ndim == 2 else image[..., :-1]
@@ -142,7 +160,9 @@ def inpaint(image: np.ndarray, mask: np.ndarray, method: LoadedModel | str = "te
         small_hole = mask_from_array(_resize(region_hole * 255, small, Image.NEAREST), small[::-1])
         if not small_hole.any():
             small_hole = mask_from_array(_resize(region_hole * 255, small, Image.BOX) > 0, small[::-1])
-        filled = _resize(_fill(_resize(region, small, Image.LANCZOS), small_hole, method, flips), (rw, rh), Image.BICUBIC)
+        filled = _resize(
+            _fill(_resize(region, small, Image.LANCZOS), small_hole, method, flips), (rw, rh), Image.BICUBIC
+        )
     else:
         filled = _fill(np.ascontiguousarray(region), region_hole, method, flips)
 
@@ -176,8 +196,12 @@ def parse_extension(text: str | tuple | list) -> tuple[int, int, int, int]:
     return values
 
 
-def outpaint(image: np.ndarray, extend: tuple[int, int, int, int], method: LoadedModel | str = "telea",
-             max_pixels: int = 4096 * 4096) -> InpaintResult:
+def outpaint(
+    image: np.ndarray,
+    extend: tuple[int, int, int, int],
+    method: LoadedModel | str = "telea",
+    max_pixels: int = 4096 * 4096,
+) -> InpaintResult:
     """Extend `image` by (left, top, right, bottom) pixels, the new border filled by `method`.
 
     The border is filled outward in bands of OUTPAINT_BAND pixels, side by side and in
@@ -194,7 +218,9 @@ def outpaint(image: np.ndarray, extend: tuple[int, int, int, int], method: Loade
         raise UserError(f"extend a side by at most 4x the image ({4 * w} px left/right, {4 * h} px top/bottom)")
     out_h, out_w = h + top + bottom, w + left + right
     if out_h * out_w > max_pixels:
-        raise UserError(f"the extended image would be {out_w}x{out_h} = {out_h * out_w:,} pixels; the limit is {max_pixels:,}")
+        raise UserError(
+            f"the extended image would be {out_w}x{out_h} = {out_h * out_w:,} pixels; the limit is {max_pixels:,}"
+        )
     squeeze = image.ndim == 2
     canvas = image[..., None] if squeeze else image
     filled = np.zeros((h, w), np.uint8)  # 0 = original, 1 = new
@@ -204,13 +230,16 @@ def outpaint(image: np.ndarray, extend: tuple[int, int, int, int], method: Loade
         remaining = [r - s for r, s in zip(remaining, step)]
         # replicated edges only give the new band a shape; the fill replaces every new pixel
         canvas = cv2.copyMakeBorder(canvas, step[1], step[3], step[0], step[2], cv2.BORDER_REPLICATE).reshape(
-            canvas.shape[0] + step[1] + step[3], canvas.shape[1] + step[0] + step[2], canvas.shape[2])
+            canvas.shape[0] + step[1] + step[3], canvas.shape[1] + step[0] + step[2], canvas.shape[2]
+        )
         filled = np.pad(filled, ((step[1], step[3]), (step[0], step[2])), constant_values=1)
         ch, cw = canvas.shape[:2]
         todo = np.zeros((ch, cw), np.uint8)
-        todo[: step[1]], todo[ch - step[3]:], todo[:, : step[0]], todo[:, cw - step[2]:] = 1, 1, 1, 1
+        todo[: step[1]], todo[ch - step[3] :], todo[:, : step[0]], todo[:, cw - step[2] :] = 1, 1, 1, 1
         for segment in _segments(todo):
-            canvas = inpaint(canvas, segment, method, strategy="crop", padding=OUTPAINT_BAND).image.reshape(canvas.shape)
+            canvas = inpaint(canvas, segment, method, strategy="crop", padding=OUTPAINT_BAND).image.reshape(
+                canvas.shape
+            )
     out = canvas[..., 0] if squeeze else canvas
     return InpaintResult(out, filled * 255)
 
@@ -221,7 +250,9 @@ def _segments(todo: np.ndarray):
     for y in range(0, h, OUTPAINT_SEGMENT):
         for x in range(0, w, OUTPAINT_SEGMENT):
             piece = np.zeros_like(todo)
-            piece[y : y + OUTPAINT_SEGMENT, x : x + OUTPAINT_SEGMENT] = todo[y : y + OUTPAINT_SEGMENT, x : x + OUTPAINT_SEGMENT]
+            piece[y : y + OUTPAINT_SEGMENT, x : x + OUTPAINT_SEGMENT] = todo[
+                y : y + OUTPAINT_SEGMENT, x : x + OUTPAINT_SEGMENT
+            ]
             if piece.any():
                 yield piece
 

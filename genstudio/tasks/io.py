@@ -1,5 +1,6 @@
 """Reading and writing images: every mode normalised to L, LA, RGB or RGBA uint8 arrays,
 EXIF rotation applied, size bounded, and the recipe written into PNG text metadata."""
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,10 @@ def read_image(source: str | Path | Image.Image | np.ndarray) -> np.ndarray:
             image.load()
             return normalize_pil(image)
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise UserError(f"{Path(str(source)).name} is not an image we can read (PNG, JPEG, WebP, BMP, TIFF, GIF): "
-                        f"not a readable image ({exc.__class__.__name__})") from exc
+        raise UserError(
+            f"{Path(str(source)).name} is not an image we can read (PNG, JPEG, WebP, BMP, TIFF, GIF): "
+            f"not a readable image ({exc.__class__.__name__})"
+        ) from exc
 
 
 def normalize_array(arr: np.ndarray) -> np.ndarray:
@@ -108,8 +111,12 @@ def make_recipe(task: str, **settings: Any) -> dict[str, Any]:
     two identical requests never share a cache file), for PNG text / mp4 metadata."""
     from genstudio import __version__
 
-    return {"app": f"genstudio {__version__}", "task": task, "id": uuid.uuid4().hex,
-            **{k: v for k, v in settings.items() if v is not None}}
+    return {
+        "app": f"genstudio {__version__}",
+        "task": task,
+        "id": uuid.uuid4().hex,
+        **{k: v for k, v in settings.items() if v is not None},
+    }
 
 
 PROVENANCE = ("app", "id")  # recorded with an output, not settings that remake it
@@ -118,8 +125,9 @@ PROVENANCE = ("app", "id")  # recorded with an output, not settings that remake 
 def recipe_to_query(recipe: dict[str, Any]) -> str:
     """A recipe as a URL query string (the settings only): strings as they are, other values
     as JSON. `recipe_from_query` reads it back."""
-    return urllib.parse.urlencode({k: v if isinstance(v, str) else json.dumps(v)
-                                   for k, v in recipe.items() if k not in PROVENANCE})
+    return urllib.parse.urlencode(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in recipe.items() if k not in PROVENANCE}
+    )
 
 
 def recipe_from_query(text: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@ it is measured against (identity, Reinhard colour transfer, nearest-emoji lookup
 
 Arrays in, arrays out: images are uint8 straight RGBA (N, 64, 64, 4), as a PNG stores them.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -13,11 +14,11 @@ import cv2
 import numpy as np
 import torch
 
+from genstudio.data import premultiply
 from genstudio.devices import autocast
 from genstudio.errors import UserError
 from genstudio.limits import Limits
 from genstudio.registry import LoadedModel
-from genstudio.data import premultiply
 from genstudio.tasks.images import to_uint8, unpremultiply
 
 SIZE = 64
@@ -139,8 +140,14 @@ def name_codes(model: LoadedModel, names: Sequence[str]) -> torch.Tensor:
     return model.net.name_codes[rows].float().cpu()
 
 
-def restyle(model: LoadedModel, images: Sequence[np.ndarray] | np.ndarray | None = None, style="noto",
-            names: Sequence[str] | None = None, blend_style=None, style_weight: float = 0.0) -> np.ndarray:
+def restyle(
+    model: LoadedModel,
+    images: Sequence[np.ndarray] | np.ndarray | None = None,
+    style="noto",
+    names: Sequence[str] | None = None,
+    blend_style=None,
+    style_weight: float = 0.0,
+) -> np.ndarray:
     """Pictures (any size, grey/RGB/RGBA) or emoji names, redrawn in a style -> uint8 straight RGBA (N, 64, 64, 4)."""
     check_restyler(model)
     if (images is None) == (names is None):

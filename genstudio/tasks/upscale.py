@@ -1,4 +1,5 @@
 """Super-resolution: any size and mode, in overlapping tiles so memory stays bounded."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -23,7 +24,9 @@ Progress = Callable[[float, str], None]
 
 
 @torch.no_grad()
-def _run_rgb(rgb: np.ndarray, model: LoadedModel, tile: int, overlap: int, progress: Progress | None = None) -> np.ndarray:
+def _run_rgb(
+    rgb: np.ndarray, model: LoadedModel, tile: int, overlap: int, progress: Progress | None = None
+) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> (H*s, W*s, 3), tile by tile with `overlap` LR pixels of context."""
     scale = _check(model)
     h, w = rgb.shape[:2]
@@ -40,14 +43,17 @@ def _run_rgb(rgb: np.ndarray, model: LoadedModel, tile: int, overlap: int, progr
         up = (up.clamp(0, 1) * 255).round().byte()[0].permute(1, 2, 0).cpu().numpy()
         th, tw = min(tile, h - top), min(tile, w - left)
         oy, ox = (top - y0) * scale, (left - x0) * scale
-        out[top * scale : (top + th) * scale, left * scale : (left + tw) * scale] = up[oy : oy + th * scale, ox : ox + tw * scale]
+        out[top * scale : (top + th) * scale, left * scale : (left + tw) * scale] = up[
+            oy : oy + th * scale, ox : ox + tw * scale
+        ]
         if progress:
             progress((done + 1) / len(corners), f"tile {done + 1} of {len(corners)}")
     return out
 
 
-def upscale_array(image: np.ndarray, model: LoadedModel, tile: int = 256, overlap: int = 16,
-                  progress: Progress | None = None) -> np.ndarray:
+def upscale_array(
+    image: np.ndarray, model: LoadedModel, tile: int = 256, overlap: int = 16, progress: Progress | None = None
+) -> np.ndarray:
     """Upscale by the model's scale. Gray stays gray (the net sees it as RGB, the output's
     channels are averaged back), alpha is upscaled with bicubic. `tile` is in input pixels
     (0 = whole image at once)."""

@@ -1,4 +1,5 @@
 """Latent walks: smooth, looping videos through a generator's latent (and class) space."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,17 @@ import torch
 from genstudio.errors import UserError
 from genstudio.limits import Limits
 from genstudio.registry import LoadedModel
-from genstudio.tasks.generate import (MAX_SEED, STYLE_STREAM, check_generator, check_seed, latents, render, resolve_label,
-                                      resolve_style, seeded_choice)
+from genstudio.tasks.generate import (
+    MAX_SEED,
+    STYLE_STREAM,
+    check_generator,
+    check_seed,
+    latents,
+    render,
+    resolve_label,
+    resolve_style,
+    seeded_choice,
+)
 from genstudio.tasks.images import as_rgb, composite, grid
 
 INTERPOLATIONS = ("spherical", "linear")
@@ -44,17 +54,32 @@ def _path(keys: torch.Tensor, frames_per_transition: int, loop: bool, interpolat
         return keys.repeat(frames_per_transition if loop else 1, 1)
     pairs = k if loop else k - 1
     t = torch.arange(frames_per_transition, dtype=torch.float32)[:, None] / frames_per_transition
-    steps = [interpolate(keys[i].expand(frames_per_transition, -1), keys[(i + 1) % k].expand(frames_per_transition, -1), t) for i in range(pairs)]
+    steps = [
+        interpolate(keys[i].expand(frames_per_transition, -1), keys[(i + 1) % k].expand(frames_per_transition, -1), t)
+        for i in range(pairs)
+    ]
     if not loop:
         steps.append(keys[-1:])
     return torch.cat(steps)
 
 
-def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition: int = 30, labels: Sequence | None = None,
-                interpolation: str = "spherical", loop: bool = True, truncation: float | None = None, temperature: float = 1.0,
-                grid_size: tuple[int, int] = (1, 1), display_size: int = 256, resize: str | LoadedModel = "nearest",
-                limits: Limits | None = None, progress: Progress | None = None, styles: Sequence | None = None,
-                background: int = 255) -> np.ndarray:
+def walk_frames(
+    model: LoadedModel,
+    seeds: Sequence[int],
+    frames_per_transition: int = 30,
+    labels: Sequence | None = None,
+    interpolation: str = "spherical",
+    loop: bool = True,
+    truncation: float | None = None,
+    temperature: float = 1.0,
+    grid_size: tuple[int, int] = (1, 1),
+    display_size: int = 256,
+    resize: str | LoadedModel = "nearest",
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    styles: Sequence | None = None,
+    background: int = 255,
+) -> np.ndarray:
     """Render a walk -> uint8 frames (T, H, W, 3).
 
     Each walk is `display_size` px a side; a grid of walks is that many wide and high.
@@ -73,7 +98,7 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
     seeds = [check_seed(s) for s in seeds]
     if not seeds:
         raise UserError("give at least one seed")
-    label_ids = [resolve_label(model, l) for l in labels] if labels else []
+    label_ids = [resolve_label(model, label) for label in labels] if labels else []
     if model.task == "conditional" and not label_ids:  # a class tour: seeds and classes repeat to the longer list
         tour = max(len(seeds), len(model.labels))
         label_ids = [i % len(model.labels) for i in range(tour)]
@@ -94,8 +119,10 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
         raise UserError(f"display size must be 16-{limits.max_display} pixels")
     side = max(cols, rows) * (display_size + 2) + 2 if cols * rows > 1 else display_size  # a grid has 2-px gaps
     if side > limits.max_display:
-        raise UserError(f"a {cols}x{rows} grid of {display_size}-px walks is {side} px a side; "
-                        f"the video's limit is {limits.max_display} (GENSTUDIO_MAX_DISPLAY): choose a smaller display size")
+        raise UserError(
+            f"a {cols}x{rows} grid of {display_size}-px walks is {side} px a side; "
+            f"the video's limit is {limits.max_display} (GENSTUDIO_MAX_DISPLAY): choose a smaller display size"
+        )
     if k == 1 and not loop:
         raise UserError("a walk needs two keyframes, or one with loop on (a still video)")
     total = frame_count(k, frames_per_transition, loop)
@@ -106,6 +133,7 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
 
     lerp = lambda a, b, t: (1 - t) * a + t * b
     interp = slerp if interpolation == "spherical" else lerp
+
     def condition_path(ids: list[int], size: int) -> torch.Tensor | None:
         """Class or style weights per frame; they mix linearly between keyframes."""
         if not ids:
@@ -118,7 +146,9 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
     cells = []
     for j in range(cols * rows):
         cell_seeds = [s + j * CELL_SEED_STRIDE for s in (seeds * k if len(seeds) == 1 else seeds)]
-        z = _path(latents(cell_seeds, model.net.latent_dim, truncation) * temperature, frames_per_transition, loop, interp)
+        z = _path(
+            latents(cell_seeds, model.net.latent_dim, truncation) * temperature, frames_per_transition, loop, interp
+        )
         cell = render(model, z, weights, style_weights)
         cells.append(composite(cell, background) if cell.shape[-1] == 4 else cell)
         if progress:
@@ -126,8 +156,14 @@ def walk_frames(model: LoadedModel, seeds: Sequence[int], frames_per_transition:
     return _assemble(cells, cols, display_size, resize, background, progress)
 
 
-def _assemble(cells: list[np.ndarray], cols: int, display_size: int, resize: str | LoadedModel, background: int = 255,
-              progress: Progress | None = None) -> np.ndarray:
+def _assemble(
+    cells: list[np.ndarray],
+    cols: int,
+    display_size: int,
+    resize: str | LoadedModel,
+    background: int = 255,
+    progress: Progress | None = None,
+) -> np.ndarray:
     """Walks (each (T, H, W, 3)) -> video frames, each walk enlarged to `display_size` per side
     and the walks side by side in a grid `cols` wide."""
     frames, total = [], len(cells[0])
@@ -140,10 +176,19 @@ def _assemble(cells: list[np.ndarray], cols: int, display_size: int, resize: str
     return np.stack(frames)
 
 
-def morph_frames(model: LoadedModel, keyframes: Sequence, frames_per_transition: int = 24, styles: Sequence | None = None,
-                 interpolation: str = "linear", loop: bool = True, display_size: int = 256,
-                 resize: str | LoadedModel = "smooth", background: int = 255, limits: Limits | None = None,
-                 progress: Progress | None = None) -> np.ndarray:
+def morph_frames(
+    model: LoadedModel,
+    keyframes: Sequence,
+    frames_per_transition: int = 24,
+    styles: Sequence | None = None,
+    interpolation: str = "linear",
+    loop: bool = True,
+    display_size: int = 256,
+    resize: str | LoadedModel = "smooth",
+    background: int = 255,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
     """A morph between real emoji through a restyle model's content space -> uint8 frames (T, H, W, 3).
 
     `keyframes` are emoji names (the model's stored codes) or pictures (encoded); `styles` one
@@ -212,8 +257,14 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") if h % 2 or w % 2 else frame
 
 
-def encode_video(frames: np.ndarray, path: str | Path, fps: int, recipe: dict | None = None, gif: bool = False,
-                 limits: Limits | None = None) -> list[Path]:
+def encode_video(
+    frames: np.ndarray,
+    path: str | Path,
+    fps: int,
+    recipe: dict | None = None,
+    gif: bool = False,
+    limits: Limits | None = None,
+) -> list[Path]:
     """Write H.264 mp4 (yuv420p, plays in every browser) with moviepy; the recipe goes into
     the mp4's comment tag and beside it as JSON. Returns the files written."""
     from moviepy import VideoClip
@@ -229,8 +280,16 @@ def encode_video(frames: np.ndarray, path: str | Path, fps: int, recipe: dict | 
     # frame: moviepy's float timestamps otherwise drop or repeat frames.
     n = len(frames)
     clip = VideoClip(frame_function=lambda t: frames[min(n - 1, int(round(t * fps)))], duration=(n + 0.5) / fps)
-    clip.write_videofile(str(path), fps=fps, codec="libx264", audio=False, preset="veryfast", pixel_format="yuv420p",
-                         ffmpeg_params=params, logger=None)
+    clip.write_videofile(
+        str(path),
+        fps=fps,
+        codec="libx264",
+        audio=False,
+        preset="veryfast",
+        pixel_format="yuv420p",
+        ffmpeg_params=params,
+        logger=None,
+    )
     written = [path]
     if recipe is not None:
         sidecar = path.with_suffix(".json")
@@ -254,11 +313,22 @@ def read_video_recipe(path: str | Path) -> dict | None:
 
     import imageio_ffmpeg
 
-    out = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(path), "-f", "ffmetadata", "-"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(path), "-f", "ffmetadata", "-"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     for line in out.stdout.splitlines():
         if line.startswith("comment="):
             try:
-                return json.loads(line[len("comment="):].replace("\\=", "=").replace("\\;", ";").replace("\\#", "#").replace("\\\\", "\\"))
+                return json.loads(
+                    line[len("comment=") :]
+                    .replace("\\=", "=")
+                    .replace("\\;", ";")
+                    .replace("\\#", "#")
+                    .replace("\\\\", "\\")
+                )
             except json.JSONDecodeError:
                 return None
     return None

@@ -7,6 +7,7 @@ unknown key or a value of the wrong type is an error naming the key and the file
 never a silent default. `--set train.steps=8` overrides a key with
 the same checks.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,7 +58,9 @@ class TrainConfig:
     # GAN
     d_lr: float = 2e-4
     d_width: int = 32
-    d_norm: str = ""  # "batch": DCGAN's discriminator; "spectral": SNGAN's (styled models: DCGAN's, spectral-normed); "" = batch for styled models, else spectral
+    # "batch": DCGAN's discriminator; "spectral": SNGAN's (styled models: DCGAN's, spectral-normed);
+    # "" = batch for styled models, else spectral
+    d_norm: str = ""
     aux_class_weight: float = 0.0  # AC-GAN term beside the projection (0 = projection only)
     g_aux_class_weight: float | None = None  # the generator's weight on that term (None = aux_class_weight)
     balanced: bool = False  # draw every label equally often (rare categories get as many steps as common ones)
@@ -79,13 +82,16 @@ class TrainConfig:
     # inpainting
     crop: int = 128
     coverage: list[float] = field(default_factory=lambda: [0.05, 0.40])
-    zoom: list[float] = field(default_factory=lambda: [1.0, 1.0])  # photo crops scaled by a factor drawn from this range
+    zoom: list[float] = field(
+        default_factory=lambda: [1.0, 1.0]
+    )  # photo crops scaled by a factor drawn from this range
     adversarial_weight: float = 0.0  # > 0: a PatchGAN critic's hinge loss beside the pixel loss (sharper fills)
 
 
 @dataclass
 class SamplingConfig:
     """A generator's default latent settings, written into its card; None = the kind's own."""
+
     truncation: float | None = None  # GANs: latents redrawn beyond +-truncation
     temperature: float | None = None  # VAEs: the prior's scale
 
@@ -155,11 +161,15 @@ def _check_model_table(model: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: [model] needs an 'arch'")
     registry._import_architectures()
     if model["arch"] not in registry.ARCHITECTURES:
-        raise ConfigError(f"{where}: unknown architecture {model['arch']!r}; known: {', '.join(sorted(registry.ARCHITECTURES))}")
+        raise ConfigError(
+            f"{where}: unknown architecture {model['arch']!r}; known: {', '.join(sorted(registry.ARCHITECTURES))}"
+        )
     params = inspect.signature(registry.ARCHITECTURES[model["arch"]]).parameters
     for key in model:
         if key != "arch" and key not in params:
-            raise ConfigError(f"{where}: [model] {key!r} is not an argument of {model['arch']}; known: {', '.join(params)}")
+            raise ConfigError(
+                f"{where}: [model] {key!r} is not an argument of {model['arch']}; known: {', '.join(params)}"
+            )
 
 
 def parse_value(text: str) -> Any:
@@ -219,7 +229,9 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     registry.checkpoint_path(_check_type(raw["name"], str, f"{where}: name"))  # a valid model name
     train = _build(TrainConfig, raw.get("train", {}), f"{where} [train]")
     if train.weights not in registry.STORED_DTYPES:
-        raise ConfigError(f"{where} [train]: weights must be one of {', '.join(registry.STORED_DTYPES)}, got {train.weights!r}")
+        raise ConfigError(
+            f"{where} [train]: weights must be one of {', '.join(registry.STORED_DTYPES)}, got {train.weights!r}"
+        )
     return RunConfig(
         name=raw["name"],
         family=_check_type(raw["family"], str, f"{where}: family"),

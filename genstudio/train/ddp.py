@@ -1,4 +1,5 @@
 """DistributedDataParallel helpers shared by the loop and the families."""
+
 from __future__ import annotations
 
 from torch import nn

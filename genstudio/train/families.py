@@ -5,6 +5,7 @@ A family exposes `modules` (name -> nn.Module; the loop wraps trainable ones in 
 `batches()`, `step(batch) -> {loss name: value}`, `arch_spec()`, `card()`,
 `preview(net) -> uint8 image` and `validate(net) -> {metric: value}`.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,11 @@ class _LabelledImages(Family):
         channels = self.model_cfg.get("channels", 1)
         if self.data_cfg.dataset == "emoji":  # premultiplied RGBA with a category and a style each
             emoji = data.load_emoji(self.data_cfg.split, size)
-            images, labels, self.label_names = (emoji["images"] * 255).round().astype(np.uint8), emoji["labels"], emoji["label_names"]
+            images, labels, self.label_names = (
+                (emoji["images"] * 255).round().astype(np.uint8),
+                emoji["labels"],
+                emoji["label_names"],
+            )
             self.styles, self.style_names = torch.from_numpy(emoji["styles"]).to(self.device), emoji["style_names"]
             self.subcategories = torch.from_numpy(emoji["subcategories"]).to(self.device)
         else:
@@ -116,9 +121,14 @@ class _LabelledImages(Family):
             yield images, conds
 
     def base_card(self, task: str) -> dict[str, Any]:
-        return Card(task=task, dataset=self.data_cfg.dataset,
-                    labels=self.label_names if task in ("conditional", "classify") else None,
-                    image_size=self.image_size, channels=self.channels, description=self.cfg.description).to_dict()
+        return Card(
+            task=task,
+            dataset=self.data_cfg.dataset,
+            labels=self.label_names if task in ("conditional", "classify") else None,
+            image_size=self.image_size,
+            channels=self.channels,
+            description=self.cfg.description,
+        ).to_dict()
 
 
 def diff_augment(x: torch.Tensor, policy: tuple[str, ...], generator: torch.Generator) -> torch.Tensor:
@@ -137,16 +147,20 @@ def diff_augment(x: torch.Tensor, policy: tuple[str, ...], generator: torch.Gene
         pad = x.shape[-1] // 8
         shift = (rand(2, b) * (2 * pad + 1)).long() - pad
         padded = F.pad(x, (pad, pad, pad, pad))
-        rows = (torch.arange(x.shape[2], device=x.device)[None, :] + pad - shift[0][:, None])
-        cols = (torch.arange(x.shape[3], device=x.device)[None, :] + pad - shift[1][:, None])
+        rows = torch.arange(x.shape[2], device=x.device)[None, :] + pad - shift[0][:, None]
+        cols = torch.arange(x.shape[3], device=x.device)[None, :] + pad - shift[1][:, None]
         x = padded[torch.arange(b)[:, None, None], :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
     if "cutout" in policy:  # a square of half the side set to zero
         side = x.shape[-1] // 2
         corner = (rand(2, b) * (x.shape[-1] - side + 1)).long()
         grid_y = torch.arange(x.shape[2], device=x.device)[None, :, None]
         grid_x = torch.arange(x.shape[3], device=x.device)[None, None, :]
-        inside = ((grid_y >= corner[0][:, None, None]) & (grid_y < corner[0][:, None, None] + side)
-                  & (grid_x >= corner[1][:, None, None]) & (grid_x < corner[1][:, None, None] + side))
+        inside = (
+            (grid_y >= corner[0][:, None, None])
+            & (grid_y < corner[0][:, None, None] + side)
+            & (grid_x >= corner[1][:, None, None])
+            & (grid_x < corner[1][:, None, None] + side)
+        )
         x = x * (~inside)[:, None].float()
     return x
 
@@ -166,24 +180,37 @@ class GANFamily(_LabelledImages):
         # a heavier term for G alone pushes samples to read as their label without teaching D anything new
         self.g_aux_weight = self.aux_weight if self.t.g_aux_class_weight is None else self.t.g_aux_class_weight
         if self.t.g_aux_class_weight is not None and not self.aux_weight:
-            raise UserError("train.g_aux_class_weight needs train.aux_class_weight > 0 (the discriminator's auxiliary head it is judged by)")
+            raise UserError(
+                "train.g_aux_class_weight needs train.aux_class_weight > 0 "
+                "(the discriminator's auxiliary head it is judged by)"
+            )
         self.loss = self.t.loss or "hinge"
         if self.loss not in ("hinge", "bce"):
             raise UserError(f"train.loss must be 'hinge' or 'bce', got {self.loss!r}")
         self.augment = tuple(p.strip() for p in self.t.diffaugment.split(",") if p.strip())
         unknown = set(self.augment) - {"color", "translation", "cutout"}
         if unknown:
-            raise UserError(f"train.diffaugment: unknown policy {', '.join(sorted(unknown))} (use color, translation, cutout)")
+            raise UserError(
+                f"train.diffaugment: unknown policy {', '.join(sorted(unknown))} (use color, translation, cutout)"
+            )
         self.num_styles = getattr(g, "num_styles", 0)
         self.d_norm = self.t.d_norm or ("batch" if self.num_styles else "spectral")
-        # a generator that sees subcategories trains on them (the discriminator judges them too); it is sampled by category
+        # a generator that sees subcategories trains on them (the discriminator judges them too);
+        # it is sampled by category
         if hasattr(g, "num_subcategories"):
             g.set_subcategories(self.subcategories, self.labels)
             self.labels = self.subcategories
         d_classes = getattr(g, "condition_classes", g.num_classes)
         if self.num_styles or self.d_norm == "batch":  # DCGAN's strided discriminator, batch- or spectral-normed
-            d = DCGANDiscriminator(self.t.d_width, d_classes, self.num_styles, self.channels,
-                                   self.image_size, self.d_norm, auxiliary_classifier=self.aux_weight > 0)
+            d = DCGANDiscriminator(
+                self.t.d_width,
+                d_classes,
+                self.num_styles,
+                self.channels,
+                self.image_size,
+                self.d_norm,
+                auxiliary_classifier=self.aux_weight > 0,
+            )
         else:  # SNGAN's discriminator (spectral norm throughout)
             d = Discriminator(self.t.d_width, d_classes, self.channels, auxiliary_classifier=self.aux_weight > 0)
         if self.t.init_discriminator:  # a warm critic for a generator that starts near its teacher
@@ -192,14 +219,19 @@ class GANFamily(_LabelledImages):
             try:
                 d.load_state_dict(run_module(self.t.init_discriminator, "d"))
             except RuntimeError as err:
-                raise UserError(f"train.init_discriminator {self.t.init_discriminator!r}: its discriminator does not fit this one ({err})") from err
+                raise UserError(
+                    f"train.init_discriminator {self.t.init_discriminator!r}: "
+                    f"its discriminator does not fit this one ({err})"
+                ) from err
         d = d.to(self.device)
         self.modules = {"g": g, "d": d}
         self.optimizers = {"g": self._adam(g, self.t.lr, (0.0, 0.9)), "d": self._adam(d, self.t.d_lr, (0.0, 0.9))}
         # a self-conditioned generator trains on clusters of the images in place of their labels
         self.clustered = hasattr(g, "num_clusters")
         if self.clustered:
-            clusters = torch.from_numpy(data.kmeans(self.images.flatten(1).float().cpu().numpy() / 255, g.num_clusters, self.t.seed))
+            clusters = torch.from_numpy(
+                data.kmeans(self.images.flatten(1).float().cpu().numpy() / 255, g.num_clusters, self.t.seed)
+            )
             self.labels = clusters.to(self.device)
             g.cluster_shares.copy_(torch.bincount(clusters, minlength=g.num_clusters).float() / len(clusters))
         self.conditional = g.num_classes > 0 and not self.clustered
@@ -210,7 +242,9 @@ class GANFamily(_LabelledImages):
         """The trained generator this one learns to match image for image (distillation into a
         smaller, faster network: Aguinaldo et al., 2019), frozen and in eval mode as it samples."""
         if bool(self.t.teacher) != (self.t.distill_weight > 0):
-            raise UserError("train.teacher and train.distill_weight > 0 go together (the L1 term needs a teacher and a weight)")
+            raise UserError(
+                "train.teacher and train.distill_weight > 0 go together (the L1 term needs a teacher and a weight)"
+            )
         if not self.t.teacher:
             return None, None
         from genstudio.train.stages import read_part
@@ -219,7 +253,10 @@ class GANFamily(_LabelledImages):
         teacher = getattr(teacher, "generator", teacher)  # a cascade teaches with its low-resolution generator
         mine = lambda net: (net.latent_dim, net.num_classes, getattr(net, "num_styles", 0))
         if mine(teacher) != mine(g):
-            raise UserError(f"train.teacher {self.t.teacher!r}: its latent size, classes and styles {mine(teacher)} differ from this generator's {mine(g)}")
+            raise UserError(
+                f"train.teacher {self.t.teacher!r}: its latent size, classes and styles {mine(teacher)} "
+                f"differ from this generator's {mine(g)}"
+            )
         return teacher.to(self.device).eval().requires_grad_(False), record
 
     def batches(self):
@@ -399,7 +436,14 @@ class ClassifierFamily(_LabelledImages):
         if x.shape[1] == 4:
             x = on_white(x)
         # light augmentation: random shifts of up to 2 px
-        x = torch.roll(x, shifts=(int(torch.randint(-2, 3, (1,), generator=self.rng)), int(torch.randint(-2, 3, (1,), generator=self.rng))), dims=(2, 3))
+        x = torch.roll(
+            x,
+            shifts=(
+                int(torch.randint(-2, 3, (1,), generator=self.rng)),
+                int(torch.randint(-2, 3, (1,), generator=self.rng)),
+            ),
+            dims=(2, 3),
+        )
         net = self.modules["net"]
         with self.autocast():
             features = net.features(x)
@@ -424,7 +468,9 @@ class ClassifierFamily(_LabelledImages):
         feats = torch.cat([net.features(x[i : i + 1000].to(self.device)).cpu() for i in range(0, len(x), 1000)])
         out = {"test_accuracy": round(float((net.head(feats).argmax(1) == y).float().mean()), 4)}
         if len(self.test) > 2:
-            out["test_style_accuracy"] = round(float((net.style_head(feats).argmax(1) == self.test[2]).float().mean()), 4)
+            out["test_style_accuracy"] = round(
+                float((net.style_head(feats).argmax(1) == self.test[2]).float().mean()), 4
+            )
         return out
 
     def preview(self, net):
@@ -434,8 +480,12 @@ class ClassifierFamily(_LabelledImages):
         card = self.base_card("classify")
         if self.styles is not None:
             # it sees emoji composited on white, as generated samples are judged
-            card.update(channels=3, styles=self.style_names, credits=data.EMOJI_CREDITS,
-                        split="train: 80% of code points (genstudio.data.emoji_split), all styles")
+            card.update(
+                channels=3,
+                styles=self.style_names,
+                credits=data.EMOJI_CREDITS,
+                split="train: 80% of code points (genstudio.data.emoji_split), all styles",
+            )
         return card
 
 
@@ -444,8 +494,9 @@ def on_white(rgba: torch.Tensor) -> torch.Tensor:
     return rgba[:, :3] + (1 - rgba[:, 3:])
 
 
-def random_crop(photos: list[np.ndarray], size: int, rng: np.random.Generator,
-                zoom: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+def random_crop(
+    photos: list[np.ndarray], size: int, rng: np.random.Generator, zoom: tuple[float, float] = (1.0, 1.0)
+) -> np.ndarray:
     """A random square crop of a random photo, randomly flipped and rotated by 90-degree steps.
     With a `zoom` range, the photo is first scaled by a factor drawn log-uniformly from it
     (above 1: smoother, as a crop of a higher-resolution photo; below 1: denser); photos too
@@ -453,8 +504,10 @@ def random_crop(photos: list[np.ndarray], size: int, rng: np.random.Generator,
     scale = 1.0 if zoom == (1.0, 1.0) else float(np.exp(rng.uniform(np.log(zoom[0]), np.log(zoom[1]))))
     side = round(size / scale)  # the region of the photo that becomes the crop
     if all(min(p.shape[:2]) < side for p in photos):
-        raise UserError(f"no training photo is {side} px on each side, as a {size}-px crop at zoom {scale:.2f} needs: "
-                        "raise train.zoom's lower end")
+        raise UserError(
+            f"no training photo is {side} px on each side, as a {size}-px crop at zoom {scale:.2f} needs: "
+            "raise train.zoom's lower end"
+        )
     while True:  # some T91 images are smaller than a crop: draw again
         photo = photos[int(rng.integers(len(photos)))]
         h, w = photo.shape[:2]
@@ -479,7 +532,9 @@ class SRFamily(Family):
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         self.emoji = self.data_cfg.dataset == "emoji"
         if self.emoji:  # the second half of a 32 -> 64 px emoji cascade, on premultiplied RGBA
-            as_tensor = lambda split: torch.from_numpy(data.load_emoji(split, 64)["images"]).permute(0, 3, 1, 2).contiguous()
+            as_tensor = lambda split: (
+                torch.from_numpy(data.load_emoji(split, 64)["images"]).permute(0, 3, 1, 2).contiguous()
+            )
             self.emoji_hr, self.emoji_val = as_tensor(self.data_cfg.split), as_tensor("test")[::4]
         else:
             self.photos = _train_photos(self.data_cfg)
@@ -496,13 +551,19 @@ class SRFamily(Family):
 
     def batches(self):
         while self.emoji:
-            hr = self.emoji_hr[torch.randint(0, len(self.emoji_hr), (self.batch_size,), generator=self.rng)].to(self.device)
+            hr = self.emoji_hr[torch.randint(0, len(self.emoji_hr), (self.batch_size,), generator=self.rng)].to(
+                self.device
+            )
             yield self.emoji_low_res(hr), hr
         while True:
-            hr = np.stack([random_crop(self.photos, self.patch * self.scale, self.np_rng) for _ in range(self.batch_size)])
+            hr = np.stack(
+                [random_crop(self.photos, self.patch * self.scale, self.np_rng) for _ in range(self.batch_size)]
+            )
             lr = np.stack([bicubic_downscale(h, self.scale) for h in hr])
-            yield (torch.from_numpy(lr).permute(0, 3, 1, 2).float().div(255).to(self.device),
-                   torch.from_numpy(hr).permute(0, 3, 1, 2).float().div(255).to(self.device))
+            yield (
+                torch.from_numpy(lr).permute(0, 3, 1, 2).float().div(255).to(self.device),
+                torch.from_numpy(hr).permute(0, 3, 1, 2).float().div(255).to(self.device),
+            )
 
     def step(self, batch):
         lr, hr = batch
@@ -522,9 +583,14 @@ class SRFamily(Family):
         if self.emoji:
             hr = self.emoji_val.to(self.device)
             lr = self.emoji_low_res(hr)
-            psnr_of = lambda out: float((10 * torch.log10(1 / ((out.clamp(0, 1) - hr) ** 2).mean(dim=(1, 2, 3)))).mean())
+            psnr_of = lambda out: float(
+                (10 * torch.log10(1 / ((out.clamp(0, 1) - hr) ** 2).mean(dim=(1, 2, 3)))).mean()
+            )
             bicubic = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False)
-            return {"emoji_test_psnr": round(psnr_of(net(lr)), 3), "emoji_test_psnr_bicubic": round(psnr_of(bicubic), 3)}
+            return {
+                "emoji_test_psnr": round(psnr_of(net(lr)), 3),
+                "emoji_test_psnr_bicubic": round(psnr_of(bicubic), 3),
+            }
         loaded = registry.LoadedModel("training", net, self.card(), self.arch, self.device)
         scores = []
         for hr in self.val:
@@ -541,16 +607,34 @@ class SRFamily(Family):
             rows = [F.interpolate(lr, scale_factor=self.scale, mode="nearest"), net(lr).clamp(0, 1), hr]
             return composite(grid(to_uint8(torch.cat(rows)), 8, fill=0), 255, premultiplied=True)
         hr = self.val[min(2, len(self.val) - 1)][:128, :128]  # Set5 butterfly: edges show SR best
-        lr = torch.from_numpy(np.array(bicubic_downscale(hr, self.scale))).permute(2, 0, 1)[None].float().div(255).to(self.device)
+        lr = (
+            torch.from_numpy(np.array(bicubic_downscale(hr, self.scale)))
+            .permute(2, 0, 1)[None]
+            .float()
+            .div(255)
+            .to(self.device)
+        )
         up = to_uint8(net(lr))[0]
         return np.concatenate([hr, up], axis=1)
 
     def card(self):
         if self.emoji:
-            return Card(task="upscale", dataset="emoji (premultiplied RGBA)", image_size=32, channels=4, scale=self.scale,
-                        description=self.cfg.description, credits=data.EMOJI_CREDITS).to_dict()
-        return Card(task="upscale", dataset="T91 + BSD200 (291 images)", channels=3, scale=self.scale,
-                    description=self.cfg.description).to_dict()
+            return Card(
+                task="upscale",
+                dataset="emoji (premultiplied RGBA)",
+                image_size=32,
+                channels=4,
+                scale=self.scale,
+                description=self.cfg.description,
+                credits=data.EMOJI_CREDITS,
+            ).to_dict()
+        return Card(
+            task="upscale",
+            dataset="T91 + BSD200 (291 images)",
+            channels=3,
+            scale=self.scale,
+            description=self.cfg.description,
+        ).to_dict()
 
 
 class InpaintFamily(Family):
@@ -621,7 +705,9 @@ class InpaintFamily(Family):
             l1, telea_l1 = hole_mean(torch.abs(out - target)), hole_mean(torch.abs(prefilled - target))
         return {**logged, "hole_l1": l1.item(), "telea_hole_l1": telea_l1.item()}
 
-    def _adversarial(self, filled: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> tuple[float, torch.Tensor]:
+    def _adversarial(
+        self, filled: torch.Tensor, mask: torch.Tensor, target: torch.Tensor
+    ) -> tuple[float, torch.Tensor]:
         """One hinge step of the critic, then the fill's adversarial loss. Only patches that
         touch the hole count as fake (the rest of a filled image is the photo itself)."""
         critic = self.modules["d"]
@@ -650,9 +736,11 @@ class InpaintFamily(Family):
         loaded = registry.LoadedModel("training", net, self.card(), self.arch, self.device)
         scores = inpaint_scores(loaded, inpaint_benchmark("unseen", 1)[::3], methods=("model", "telea"))
         gains = {band: scores[f"{band} psnr model"] - scores[f"{band} psnr telea"] for band in BANDS}
-        return {"unseen_gain_db": round(float(np.mean(list(gains.values()))), 3),
-                "unseen_gain_db_20_40": round(gains["20-40%"], 3),
-                "unseen_hole_detail_20_40": scores["20-40% hole_detail model"]}
+        return {
+            "unseen_gain_db": round(float(np.mean(list(gains.values()))), 3),
+            "unseen_gain_db_20_40": round(gains["20-40%"], 3),
+            "unseen_hole_detail_20_40": scores["20-40% hole_detail model"],
+        }
 
     @torch.no_grad()
     def preview(self, net):
@@ -666,8 +754,14 @@ class InpaintFamily(Family):
     def card(self):
         dataset = self.data_cfg.dataset or "T91 + BSD200 crops"
         channels = 1 if self.photos is None else 3
-        return Card(task="inpaint", dataset=dataset, image_size=self.crop if self.photos is None else None, channels=channels,
-                    prefill="telea", description=self.cfg.description).to_dict()
+        return Card(
+            task="inpaint",
+            dataset=dataset,
+            image_size=self.crop if self.photos is None else None,
+            channels=channels,
+            prefill="telea",
+            description=self.cfg.description,
+        ).to_dict()
 
 
 class CascadeFamily(Family):
@@ -679,13 +773,17 @@ class CascadeFamily(Family):
         from genstudio.train.stages import read_part, read_stage, stage_record
 
         if len(self.t.parts) != 2:
-            raise UserError(f"{self.cfg.source}: train.parts must name the generator and the upscaler, got {self.t.parts!r}")
+            raise UserError(
+                f"{self.cfg.source}: train.parts must name the generator and the upscaler, got {self.t.parts!r}"
+            )
         gen_info, gen = read_stage(self.t.parts[0])
         (up_arch, up_kwargs), upscaler, up_record = read_part(self.t.parts[1])
         if gen_info.card.get("task") not in ("sample", "conditional") or not hasattr(upscaler, "scale"):
             raise UserError(f"{self.cfg.source}: train.parts must be a generator, then an upscaler")
-        self.model_cfg = {"generator": {"arch": gen_info.arch, "kwargs": gen_info.kwargs},
-                          "upscaler": {"arch": up_arch, "kwargs": up_kwargs}}
+        self.model_cfg = {
+            "generator": {"arch": gen_info.arch, "kwargs": gen_info.kwargs},
+            "upscaler": {"arch": up_arch, "kwargs": up_kwargs},
+        }
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         net.generator.load_state_dict(gen.net.state_dict())
         net.upscaler.load_state_dict(upscaler.state_dict())
@@ -706,8 +804,13 @@ class CascadeFamily(Family):
         return grid(images if images.shape[-1] != 4 else composite(images, 255, premultiplied=True), 10)
 
     def card(self):
-        card = {**self.gen_card, "image_size": self.gen_card["image_size"] * self.scale, "metrics": {},
-                "description": self.cfg.description, "stages": self.stages}
+        card = {
+            **self.gen_card,
+            "image_size": self.gen_card["image_size"] * self.scale,
+            "metrics": {},
+            "description": self.cfg.description,
+            "stages": self.stages,
+        }
         card.pop("provenance", None)
         return card
 
@@ -729,8 +832,12 @@ class InterpolateFamily(Family):
             raise UserError(f"{self.cfg.source}: train.parts must both be the [model] this config describes")
         net = registry.build(self.arch, self.model_cfg).to(self.device)
         b_state = b.net.state_dict()
-        net.load_state_dict({k: v.lerp(b_state[k], self.t.blend) if v.is_floating_point() else b_state[k]
-                             for k, v in a.net.state_dict().items()})
+        net.load_state_dict(
+            {
+                k: v.lerp(b_state[k], self.t.blend) if v.is_floating_point() else b_state[k]
+                for k, v in a.net.state_dict().items()
+            }
+        )
         self.modules, self.optimizers = {"net": net}, {}
         self.base_card = {**a_info.card, "metrics": {}, "description": self.cfg.description}
         self.base_card.pop("provenance", None)
@@ -744,8 +851,15 @@ class InterpolateFamily(Family):
         return dict(self.base_card)
 
 
-FAMILIES = {"gan": GANFamily, "vae": VAEFamily, "classifier": ClassifierFamily, "sr": SRFamily, "inpaint": InpaintFamily,
-            "cascade": CascadeFamily, "interpolate": InterpolateFamily}
+FAMILIES = {
+    "gan": GANFamily,
+    "vae": VAEFamily,
+    "classifier": ClassifierFamily,
+    "sr": SRFamily,
+    "inpaint": InpaintFamily,
+    "cascade": CascadeFamily,
+    "interpolate": InterpolateFamily,
+}
 
 
 def make_family(cfg: RunConfig, device: torch.device, rank: int = 0, world: int = 1) -> Family:

@@ -8,6 +8,7 @@ self-describing checkpoint. A family only supplies `step(batch)`.
 Run distributed with `torchrun --nproc_per_node N -m genstudio train CONFIG`
 (gloo on CPU, nccl on GPU).
 """
+
 from __future__ import annotations
 
 import copy
@@ -36,7 +37,9 @@ from genstudio.train.stages import read_part
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=5
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -67,9 +70,11 @@ def _downsample_curve(rows: list[dict], keep: int = 200) -> list[dict]:
 
 def _rng_state() -> dict[str, Any]:
     """Every process-wide RNG a run may draw from (dropout, reparameterisation, ...)."""
-    state: dict[str, Any] = {"torch": torch.get_rng_state(),
-                             "numpy": json.dumps([v.tolist() if isinstance(v, np.ndarray) else v for v in np.random.get_state()]),
-                             "python": json.dumps(random.getstate())}
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": json.dumps([v.tolist() if isinstance(v, np.ndarray) else v for v in np.random.get_state()]),
+        "python": json.dumps(random.getstate()),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -85,7 +90,9 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _start_weights(start_spec: tuple[str, dict], spec: tuple[str, dict], start_net: nn.Module, net: nn.Module) -> dict | None:
+def _start_weights(
+    start_spec: tuple[str, dict], spec: tuple[str, dict], start_net: nn.Module, net: nn.Module
+) -> dict | None:
     """The weights a network starts from when an earlier stage's fit it: the same architecture
     and arguments, except that it may add the parts its class lists in `added_parts` (a VAE's
     flow prior, an inpainter's Fourier units); or what its `adapt_from` makes of another
@@ -101,8 +108,12 @@ def _start_weights(start_spec: tuple[str, dict], spec: tuple[str, dict], start_n
     return weights
 
 
-def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | Path | None = None,
-          overrides: list[str] | tuple[str, ...] = ()) -> Path:
+def train(
+    config: str | Path | RunConfig,
+    resume: bool = False,
+    run_dir: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> Path:
     """Train the model a config describes into its run directory (`runs/NAME` by default):
     `NAME.safetensors` with its card, `state.pt` for resuming, `log.jsonl`, `samples/`.
     The shelf (`checkpoints/`) is never touched: `genstudio promote RUN_DIR` ships a run.
@@ -140,7 +151,9 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
     if distributed:
         for key, module in family.modules.items():
             if any(p.requires_grad for p in module.parameters()):
-                family.modules[key] = nn.parallel.DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+                family.modules[key] = nn.parallel.DistributedDataParallel(
+                    module, device_ids=[device.index] if device.type == "cuda" else None
+                )
     shipped = unwrap(family.modules[family.shipped])
     init_record = None  # a later stage of a curriculum starts from an earlier stage's weights
     if t.init_from:
@@ -149,10 +162,14 @@ def train(config: str | Path | RunConfig, resume: bool = False, run_dir: str | P
         spec, start_net, init_record = read_part(t.init_from + (f"#{t.init_part}" if t.init_part else ""))
         start_weights = _start_weights(spec, family.arch_spec(), start_net, shipped)
         if start_weights is None:
-            raise UserError(f"init_from {t.init_from!r} is a {spec[0]} {spec[1]}, this config builds {family.arch_spec()}")
+            raise UserError(
+                f"init_from {t.init_from!r} is a {spec[0]} {spec[1]}, this config builds {family.arch_spec()}"
+            )
         if not (resume and state_path.exists()):
             shipped.load_state_dict(start_weights, strict=False)  # parts this stage adds start fresh
-        elif out_path.exists():  # record the stage this run began from, not what init_from names now (a re-promoted shelf model)
+        elif (
+            out_path.exists()
+        ):  # record the stage this run began from, not what init_from names now (a re-promoted shelf model)
             init_record = registry.inspect_file(out_path).card.get("provenance", {}).get("init_from", init_record)
     ema = copy.deepcopy(shipped).eval().requires_grad_(False) if t.ema else None
 

@@ -1,4 +1,5 @@
 """The restyle family: pairs of one emoji drawn by two vendors, source augmented, L1 + PatchGAN."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -132,8 +133,10 @@ class RestyleFamily(Family):
         if self.adversarial_weight:
             critic, opt_d = self.modules["d"], self.optimizers["d"]
             with self.autocast():
-                critic_loss = (F.relu(1 - critic(target, source, weights)).mean()
-                               + F.relu(1 + critic(out.detach(), source, weights)).mean())
+                critic_loss = (
+                    F.relu(1 - critic(target, source, weights)).mean()
+                    + F.relu(1 + critic(out.detach(), source, weights)).mean()
+                )
             opt_d.zero_grad(set_to_none=True)
             critic_loss.backward()
             opt_d.step()
@@ -154,8 +157,12 @@ class RestyleFamily(Family):
         from genstudio.models.restyle import style_weights
 
         net.eval()
-        out = [net(sources[i : i + 256].to(self.device), style_weights(styles[i : i + 256], net.num_styles).to(self.device))
-               for i in range(0, len(sources), 256)]
+        out = [
+            net(
+                sources[i : i + 256].to(self.device), style_weights(styles[i : i + 256], net.num_styles).to(self.device)
+            )
+            for i in range(0, len(sources), 256)
+        ]
         return torch.cat(out).float().cpu()
 
     @torch.no_grad()
@@ -171,7 +178,9 @@ class RestyleFamily(Family):
     def preview(self, net):
         """Rows: 10 held-out emoji as given, then restyled into each style, then the real targets' vendor."""
         sources = self.val[0][::97][:10]
-        rows = [sources] + [self.restyle_all(net, sources, torch.full((len(sources),), s)) for s in range(len(self.style_names))]
+        rows = [sources] + [
+            self.restyle_all(net, sources, torch.full((len(sources),), s)) for s in range(len(self.style_names))
+        ]
         return composite(grid(to_uint8(torch.cat(rows)), len(sources), fill=0), 255, premultiplied=True)
 
     @torch.no_grad()
@@ -179,7 +188,9 @@ class RestyleFamily(Family):
         """Store a content code per emoji name: the mean of its vendors' codes."""
         net.eval()
         images = torch.from_numpy(self.every["images"]).permute(0, 3, 1, 2)
-        codes = torch.cat([net.encode(images[i : i + 256].to(self.device)).float().cpu() for i in range(0, len(images), 256)])
+        codes = torch.cat(
+            [net.encode(images[i : i + 256].to(self.device)).float().cpu() for i in range(0, len(images), 256)]
+        )
         index = {code: i for i, code in enumerate(self.names_order)}
         rows = torch.tensor([index[c] for c in self.every["codes"].tolist()])
         sums = torch.zeros(len(self.names_order), *codes.shape[1:]).index_add_(0, rows, codes)
@@ -193,11 +204,19 @@ class RestyleFamily(Family):
         if not hasattr(self, "style_colours"):  # Reinhard's baseline: each vendor's colours on the train split
             straight = unpremultiply((self.images.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8))
             styles = self.styles.cpu().numpy()
-            self.style_colours = {name: [round(v, 3) for v in colour_stats(straight[styles == s])]
-                                  for s, name in enumerate(self.style_names)}
-        return Card(task="restyle", dataset="emoji (premultiplied RGBA, 64 px)", styles=self.style_names,
-                    image_size=64, channels=4, names=self.names, style_colours=self.style_colours,
-                    description=self.cfg.description,
-                    credits=data.EMOJI_CREDITS, split="train: 80% of code points (genstudio.data.emoji_split); "
-                    "validation and figures: the other 20%").to_dict()
-
+            self.style_colours = {
+                name: [round(v, 3) for v in colour_stats(straight[styles == s])]
+                for s, name in enumerate(self.style_names)
+            }
+        return Card(
+            task="restyle",
+            dataset="emoji (premultiplied RGBA, 64 px)",
+            styles=self.style_names,
+            image_size=64,
+            channels=4,
+            names=self.names,
+            style_colours=self.style_colours,
+            description=self.cfg.description,
+            credits=data.EMOJI_CREDITS,
+            split="train: 80% of code points (genstudio.data.emoji_split); validation and figures: the other 20%",
+        ).to_dict()

@@ -1,4 +1,5 @@
 """Earlier stages of a model: where a run starts from, and what it records of them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,9 @@ def resolve_init_from(reference: str) -> Path | str:
     if path.is_dir():
         files = sorted(path.glob(f"*{registry.SUFFIX}"))
         if len(files) != 1:
-            raise UserError(f"init_from {reference!r}: expected one {registry.SUFFIX} file in the run directory, found {len(files)}")
+            raise UserError(
+                f"init_from {reference!r}: expected one {registry.SUFFIX} file in the run directory, found {len(files)}"
+            )
         return files[0]
     if "/" in reference or reference.endswith(registry.SUFFIX):
         raise UserError(f"init_from {reference!r}: no such run directory or checkpoint file")
@@ -29,11 +32,16 @@ def stage_record(info: registry.ModelInfo, reference: str) -> dict[str, Any]:
     """What a later stage records of the stage it started from: its cost, its config, its
     last validation figure and, recursively, its own earlier stages."""
     before = info.card.get("provenance", {})
-    record = {"model": info.name, "from": reference,
-              **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit", "config")}}
+    record = {
+        "model": info.name,
+        "from": reference,
+        **{k: before.get(k) for k in ("steps", "wall_time_minutes", "git_commit", "config")},
+    }
     if before.get("curve"):
         record["last_log"] = before["curve"][-1]  # its losses and, at its last step, its validation figure
-        record["curve"] = before["curve"][:: max(1, len(before["curve"]) // 50)]  # a coarse copy, for a cascade's charts
+        record["curve"] = before["curve"][
+            :: max(1, len(before["curve"]) // 50)
+        ]  # a coarse copy, for a cascade's charts
     if info.card.get("metrics"):
         record["metrics"] = info.card["metrics"]
     for source in ("init_from", "teacher"):  # where it started, and what it was distilled from

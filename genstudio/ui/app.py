@@ -3,6 +3,7 @@
 Models are read lazily: building the demo reads only checkpoint headers, so the app
 serves within seconds and a model loads on its first use.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,10 +57,13 @@ def build_demo() -> gr.Blocks:
     inpainters = common.model_choices("inpaint") + ["telea", "navier-stokes"]
 
     with gr.Blocks(title="GenStudio", delete_cache=(900, 3600)) as demo:
-        gr.Markdown("# GenStudio\nSee what generative models do: redraw any emoji in another vendor's style, sample "
-                    "colour emoji by category and style, inpaint, upscale and walk through latent space. Every model here was trained on a 2-core CPU by this "
-                    "project's own pipeline; the **Models** tab shows how good each one is and how it was made. "
-                    "Emoji: " + EMOJI_CREDITS + ".")
+        gr.Markdown(
+            "# GenStudio\nSee what generative models do: redraw any emoji in another vendor's style, sample "
+            "colour emoji by category and style, inpaint, upscale and walk through latent space. "
+            "Every model here was trained on a 2-core CPU by this "
+            "project's own pipeline; the **Models** tab shows how good each one is and how it was made. "
+            "Emoji: " + EMOJI_CREDITS + "."
+        )
         link_note = gr.Markdown(visible=False, elem_id="link-note")
         with gr.Tabs() as tabs:
             r = restyle.build(restylers)
@@ -67,34 +71,57 @@ def build_demo() -> gr.Blocks:
             c = conditional.build(conditionals)
             i = inpaint.build(inpainters)
             u = upscale.build(upscalers)
-            w = walk.build(generators, [m for m in upscalers if common.registry.inspect(m).card.get("channels") != 4], restylers)
+            w = walk.build(
+                generators, [m for m in upscalers if common.registry.inspect(m).card.get("channels") != 4], restylers
+            )
             models.build(demo)
-            restorable = {"restyle": (r.restore_outputs, restyle.restore), "sample": (s.restore_outputs, sample.restore), "conditional": (c.restore_outputs, conditional.restore),
-                          "inpaint": (i.restore_outputs, inpaint.restore), "upscale": (u.restore_outputs, upscale.restore),
-                          "walk": (w.restore_outputs, walk.restore)}
+            restorable = {
+                "restyle": (r.restore_outputs, restyle.restore),
+                "sample": (s.restore_outputs, sample.restore),
+                "conditional": (c.restore_outputs, conditional.restore),
+                "inpaint": (i.restore_outputs, inpaint.restore),
+                "upscale": (u.restore_outputs, upscale.restore),
+                "walk": (w.restore_outputs, walk.restore),
+            }
             recipe.build(tabs, restorable)
             h = history.build()
 
         demo.load(None, js=i.watch_js)
-        demo.load(history.gallery_items, h.entries, h.gallery, api_visibility="private")  # the History kept in the browser
+        demo.load(
+            history.gallery_items, h.entries, h.gallery, api_visibility="private"
+        )  # the History kept in the browser
         # every result goes into the History, except each tab's opening (shown to everyone, made by no one)
-        results = {"restyle": r.out, "sample": s.out, "conditional": c.out, "inpaint": i.out, "upscale": u.out,
-                   "walk": w.video}
+        results = {
+            "restyle": r.out,
+            "sample": s.out,
+            "conditional": c.out,
+            "inpaint": i.out,
+            "upscale": u.out,
+            "walk": w.video,
+        }
         tab_of = {"restyle": r, "sample": s, "conditional": c, "inpaint": i, "upscale": u, "walk": w}
         opening_keys = {name: gr.State(None) for name in results}  # the settings key of the tab's opening
         for name, output in results.items():
             # after the link where the tab has one, on the same change: two listeners on one image raced in the
             # browser, each re-firing its change event, over and over
             changed = getattr(tab_of[name], "result_changed", None)
-            (changed.then if changed else output.change)(history.record, [output, h.entries, h.files, opening_keys[name]],
-                                                         [h.entries, h.files], api_visibility="private")
+            (changed.then if changed else output.change)(
+                history.record,
+                [output, h.entries, h.files, opening_keys[name]],
+                [h.entries, h.files],
+                api_visibility="private",
+            )
         # every tab opens on a result: computed once in the background, shared by every visitor
         openings = []
         for name, tab in tab_of.items():
             compute, outputs = tab.opening
             openings.append(common.once(compute))
-            demo.load(_opened(name, openings[-1], outputs.index(results[name]), len(outputs)), None,
-                      [*outputs, opening_keys[name]], api_visibility="private")
+            demo.load(
+                _opened(name, openings[-1], outputs.index(results[name]), len(outputs)),
+                None,
+                [*outputs, opening_keys[name]],
+                api_visibility="private",
+            )
         # a link or a History entry: its settings restored in its tab, and a seeded result remade there
         linked_task = gr.State(None)
         restore = recipe.restorer(restorable)
@@ -117,31 +144,45 @@ def build_demo() -> gr.Blocks:
             remake = entry_recipe["task"] if not held and entry_recipe["task"] in history.REMADE else None
             return [remake, *updates]
 
-        remakes = [demo.load(open_link, None, [linked_task, link_note, *restored], api_visibility="private"),
-                   h.gallery.select(open_entry, [h.entries, h.files], [linked_task, *restored], api_visibility="private")]
+        remakes = [
+            demo.load(open_link, None, [linked_task, link_note, *restored], api_visibility="private"),
+            h.gallery.select(open_entry, [h.entries, h.files], [linked_task, *restored], api_visibility="private"),
+        ]
         for event in remakes:
             for name, tab in (("restyle", r), ("sample", s), ("conditional", c), ("walk", w)):
                 fn, inputs, outputs = tab.run
-                event = event.then(_run_if_linked(name, fn, len(outputs)), [linked_task, *inputs], outputs,
-                                   api_visibility="private")
+                event = event.then(
+                    _run_if_linked(name, fn, len(outputs)), [linked_task, *inputs], outputs, api_visibility="private"
+                )
         # started once the server listens (see `launch`), so it does not delay serving
-        demo.warm_openings = lambda: threading.Thread(target=lambda: [compute() for compute in openings], daemon=True,
-                                                      name="openings").start()
+        demo.warm_openings = lambda: threading.Thread(
+            target=lambda: [compute() for compute in openings], daemon=True, name="openings"
+        ).start()
         # start-up: each model picker shows the controls its model takes
         demo.load(common.control_updates, [s.model, s.label, s.style], s.controls, api_visibility="private").then(
-            c.pickers, [c.model, c.label, c.style, c.controls[4], c.controls[5]], c.controls, api_visibility="private")
+            c.pickers, [c.model, c.label, c.style, c.controls[4], c.controls[5]], c.controls, api_visibility="private"
+        )
 
         # flow between tabs: outputs become inputs without a download, losslessly (PNG)
-        send = lambda tab: (lambda image: (common.as_rgb_png(image), gr.Tabs(selected=tab)))
+        # a sent image replaces the tab's input; the last result (made from another input) is cleared with it
+        cleared = lambda outputs: [None if not isinstance(o, gr.Markdown) else "" for o in outputs]
+        to_inpaint = lambda image: (common.as_rgb_png(image), *cleared(i.results), gr.Tabs(selected="inpaint"))
         for button, source in ((s.to_inpaint, s.raw), (c.to_inpaint, c.raw)):
-            button.click(send("inpaint"), source, [i.incoming, tabs], api_visibility="private").then(
-                None, i.incoming, None, js=i.load_incoming_js, api_visibility="private")
+            button.click(to_inpaint, source, [i.incoming, *i.results, tabs], api_visibility="private").then(
+                None, i.incoming, None, js=i.load_incoming_js, api_visibility="private"
+            )
+        # a sent image is to be upscaled, not scored: Evaluate (ticked by the tab's opening) is unticked
+        to_upscale = lambda image: (common.as_rgb_png(image), False, *cleared(u.results), gr.Tabs(selected="upscale"))
         for button, source in ((s.to_upscale, s.raw), (c.to_upscale, c.raw), (i.to_upscale, i.out)):
-            button.click(send("upscale"), source, [u.image, tabs], api_visibility="private")
+            button.click(to_upscale, source, [u.image, u.evaluate, *u.results, tabs], api_visibility="private")
         for button, source, model in ((s.to_restyle, s.raw, s.model), (c.to_restyle, c.raw, c.model)):
             button.click(send_to_restyle, [source, model], [r.sent, r.picture, r.emoji, tabs], api_visibility="private")
-        s.to_walk.click(walk_from_seeds, [s.model, s.seeds, s.label, s.style, s.truncation, s.temperature],
-                        [w.model, w.seeds, w.labels, w.styles, w.truncation, w.temperature, tabs], api_visibility="private")
+        s.to_walk.click(
+            walk_from_seeds,
+            [s.model, s.seeds, s.label, s.style, s.truncation, s.temperature],
+            [w.model, w.seeds, w.labels, w.styles, w.truncation, w.temperature, tabs],
+            api_visibility="private",
+        )
     return demo
 
 
@@ -155,12 +196,14 @@ def _opened(name: str, compute, result_index: int, count: int):
         if values is None:
             return tuple(gr.skip() for _ in range(count + 1))
         return (*values, result_key(values[result_index]))
+
     return load
 
 
 def _run_if_linked(name: str, run, count: int):
     def remake(task, *inputs):
         return run(*inputs) if task == name else tuple(gr.skip() for _ in range(count))
+
     return remake
 
 
@@ -181,8 +224,9 @@ def walk_from_seeds(model, seeds, label, style, truncation, temperature):
     style it was drawn with, and the same latent settings."""
     from genstudio.tasks.generate import keyframe_conditions, parse_seeds
 
-    labels, styles = keyframe_conditions(common.registry.inspect(model), parse_seeds(seeds or ""), common.chosen(label),
-                                         common.chosen(style))
+    labels, styles = keyframe_conditions(
+        common.registry.inspect(model), parse_seeds(seeds or ""), common.chosen(label), common.chosen(style)
+    )
     return model, seeds, ", ".join(labels), ", ".join(styles), truncation, temperature, gr.Tabs(selected="walk")
 
 
@@ -198,6 +242,8 @@ def queued(demo: gr.Blocks) -> gr.Blocks:
 
 def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs) -> None:
     demo = queued(build_demo())
-    demo.launch(server_name=host, server_port=port, share=share, show_error=True, prevent_thread_lock=True, css=CSS, **kwargs)
+    demo.launch(
+        server_name=host, server_port=port, share=share, show_error=True, prevent_thread_lock=True, css=CSS, **kwargs
+    )
     demo.warm_openings()
     demo.block_thread()

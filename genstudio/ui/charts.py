@@ -2,6 +2,7 @@
 y-axis (a critic's hinge near 1 and an L1 near 0.05 would flatten each other on one axis),
 each titled with its colour and name. The picture is made from the card it shows, so it
 cannot show another model's data; the PNG carries the model and series it plots."""
+
 from __future__ import annotations
 
 import numpy as np

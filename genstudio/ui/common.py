@@ -1,5 +1,6 @@
 """What every tab shares: error handling, model lookups, a few widgets, and images that
 carry their recipe. Nothing here loads a model at import or knows how one works."""
+
 from __future__ import annotations
 
 import functools
@@ -69,8 +70,10 @@ def user_errors(fn):
         except Exception:
             error_id = uuid.uuid4().hex[:8]
             log.exception("internal error %s in %s", error_id, fn.__name__)
-            raise gr.Error(f"internal error (id {error_id}): this is a bug, not your input; the server log has the details",
-                           print_exception=False) from None
+            raise gr.Error(
+                f"internal error (id {error_id}): this is a bug, not your input; the server log has the details",
+                print_exception=False,
+            ) from None
 
     return wrapper
 
@@ -147,8 +150,14 @@ def first(choices: list[str], *prefer: str):
 def seed_input() -> gr.Number:
     """A seed box with a button beside it that rolls a random seed."""
     with gr.Row():
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED,
-                         info="names the first image; image i uses seed + i")
+        seed = gr.Number(
+            0,
+            label="Seed",
+            precision=0,
+            minimum=0,
+            maximum=MAX_SEED,
+            info="names the first image; image i uses seed + i",
+        )
         dice = gr.Button("🎲 Random", scale=0, min_width=90)
     dice.click(random_seed, None, seed, api_visibility="private", queue=False)
     return seed
@@ -164,7 +173,9 @@ def background_input(choices: list[str] | None = None, value: str = "white") -> 
     return gr.Radio(choices or BACKGROUNDS, value=value, label="Background", info=BACKGROUND_HELP)
 
 
-def control_updates(name: str | None, label: str | None = None, style: str | None = None, label_all: bool = False) -> tuple:
+def control_updates(
+    name: str | None, label: str | None = None, style: str | None = None, label_all: bool = False
+) -> tuple:
     """Visibility and choices of (label, style, truncation, temperature) for a model: only
     the controls its kind takes are shown. A current label/style the new model also has is
     kept (so a restored recipe survives the model change it causes). Without `label_all`,
@@ -176,10 +187,12 @@ def control_updates(name: str | None, label: str | None = None, style: str | Non
     label_choices = ([] if label_all else [DRAWN]) + labels
     style_choices = [DRAWN] + styles
     keep = lambda value, options: value if value in options else options[0]
-    return (gr.update(choices=label_choices, value=keep(label, label_choices) if labels else None, visible=bool(labels)),
-            gr.update(choices=style_choices, value=keep(style, style_choices) if styles else None, visible=bool(styles)),
-            gr.update(visible="truncation" in controls, info=LATENT_CONTROLS["truncation"]),
-            gr.update(visible="temperature" in controls, info=LATENT_CONTROLS["temperature"]))
+    return (
+        gr.update(choices=label_choices, value=keep(label, label_choices) if labels else None, visible=bool(labels)),
+        gr.update(choices=style_choices, value=keep(style, style_choices) if styles else None, visible=bool(styles)),
+        gr.update(visible="truncation" in controls, info=LATENT_CONTROLS["truncation"]),
+        gr.update(visible="temperature" in controls, info=LATENT_CONTROLS["temperature"]),
+    )
 
 
 def latent_default(name: str | None, control: str) -> float:
@@ -188,13 +201,34 @@ def latent_default(name: str | None, control: str) -> float:
     return kind_of(info).default(control) if info and not info.error else NEUTRAL[control]
 
 
+def cleared_first(button: gr.Button, outputs: list):
+    """A click that first clears the tab's last result (and so its link): an error then leaves no
+    stale result beside it. Returns the click event, for the run to follow with `.then`."""
+    blank = lambda: tuple(None if not isinstance(o, (gr.Markdown, gr.Textbox)) else "" for o in outputs)
+    return button.click(blank, None, outputs, api_visibility="private", queue=False, show_progress="hidden")
+
+
+def recipe_latent(recipe: dict, control: str) -> float:
+    """A restored recipe's truncation or temperature; a recipe without one (or a link whose value
+    was dropped) gets its model's own setting, not the slider's floor."""
+    value = recipe.get(control)
+    return float(value) if value is not None else latent_default(recipe.get("model"), control)
+
+
 def latent_slider(control: str, model: gr.Dropdown, **kwargs) -> gr.Slider:
     """A truncation or temperature slider that starts at the chosen model's own setting and
     moves to a new model's when the user picks one (`.input`, so a restored recipe, which
     sets the model and the slider together, keeps its own value)."""
     low, high = LATENT_RANGES[control]
-    slider = gr.Slider(low, high, value=latent_default(model.value, control), step=0.05, label=control.capitalize(),
-                       info=LATENT_CONTROLS[control], **kwargs)
+    slider = gr.Slider(
+        low,
+        high,
+        value=latent_default(model.value, control),
+        step=0.05,
+        label=control.capitalize(),
+        info=LATENT_CONTROLS[control],
+        **kwargs,
+    )
     model.input(lambda name: latent_default(name, control), model, slider, api_visibility="private", queue=False)
     return slider
 

@@ -7,6 +7,7 @@ session-scoped state whose deletion removes them); after a reload the seeded res
 Label-conditioned, Latent walk) are remade from their recipes, exactly, and the photo results
 keep their recipe and thumbnail.
 """
+
 from __future__ import annotations
 
 import base64
@@ -155,16 +156,23 @@ def build() -> SimpleNamespace:
     with gr.Tab("History", id="history"):
         entries = gr.BrowserState([], storage_key=STORAGE_KEY)
         files = gr.State({}, delete_callback=forget_files)  # this session's full-size results
-        gr.Markdown(f"Every result you make in this browser, newest first (the last {LIMIT}). Click one to get its "
-                    "settings back in its tab; a link or a seed remakes it exactly. Kept in your browser, "
-                    "not on the server.")
-        gallery = gr.Gallery(label="History", columns=6, height="auto", allow_preview=False, elem_id="history-gallery",
-                             interactive=False)
+        gr.Markdown(
+            f"Every result you make in this browser, newest first (the last {LIMIT}). Click one to get its "
+            "settings back in its tab; a link or a seed remakes it exactly. Kept in your browser, "
+            "not on the server."
+        )
+        gallery = gr.Gallery(
+            label="History", columns=6, height="auto", allow_preview=False, elem_id="history-gallery", interactive=False
+        )
         with gr.Row():
             zip_button = gr.Button("Download all (zip)", elem_id="history-download")
             clear = gr.Button("Clear history")
-        archive = gr.File(label="All results with their recipes", interactive=False, visible=False, elem_id="history-zip")
+        archive = gr.File(
+            label="All results with their recipes", interactive=False, visible=False, elem_id="history-zip"
+        )
     entries.change(gallery_items, entries, gallery, api_visibility="private")
-    zip_button.click(lambda *a: gr.File(download_all(*a), visible=True), [entries, files], archive, api_visibility="private")
+    zip_button.click(
+        lambda *a: gr.File(download_all(*a), visible=True), [entries, files], archive, api_visibility="private"
+    )
     clear.click(lambda: ([], gr.File(None, visible=False)), None, [entries, archive], api_visibility="private")
     return SimpleNamespace(entries=entries, files=files, gallery=gallery)

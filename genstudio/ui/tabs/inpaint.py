@@ -1,4 +1,5 @@
 """Inpaint: paint over what to replace; a learned model or a classical method fills it."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -70,11 +71,15 @@ EDITOR_WATCH_JS = f"""() => {{
   window.genstudioLoadEditor = async (url, name) => {{
     window.genstudioEditorBusy = true;
     const response = await fetch(url);
-    if (!response.ok) {{ window.genstudioEditorBusy = false; throw new Error(`could not fetch ${{url}}: ${{response.status}}`); }}
+    if (!response.ok) {{
+      window.genstudioEditorBusy = false;
+      throw new Error(`could not fetch ${{url}}: ${{response.status}}`);
+    }}
     const blob = await response.blob();
     // the editor exists once its tab is shown, and drops a file given before its canvas is set up
     let input = null;
-    for (let i = 0; i < 200 && !((input = document.querySelector("#inpaint-editor input[type=file]")) && canvasReady()); i++)
+    const fileInput = () => document.querySelector("#inpaint-editor input[type=file]");
+    for (let i = 0; i < 200 && !((input = fileInput()) && canvasReady()); i++)
       await new Promise((r) => setTimeout(r, 50));
     const files = new DataTransfer();
     files.items.add(new File([blob], name || "photo.png", {{ type: blob.type || "image/png" }}));
@@ -94,7 +99,8 @@ EDITOR_WATCH_JS = f"""() => {{
       return;
     }}
     const expected = state.expected = {{ seen: null }};
-    look(file).then((seen) => {{ expected.seen = seen; }}, () => {{ if (state.expected === expected) state.expected = null; }});
+    look(file).then((seen) => {{ expected.seen = seen; }},
+                    () => {{ if (state.expected === expected) state.expected = null; }});
   }};
   document.addEventListener("change", (event) => {{
     const input = event.target;
@@ -109,7 +115,8 @@ LOAD_INCOMING_JS = "(image) => { if (image && image.url) window.genstudioLoadEdi
 WAIT_JS = """async () => {
   const start = Date.now();
   let ready = false;
-  while (!(ready = await window.genstudioEditorSettled()) && Date.now() - start < 20000) await new Promise((r) => setTimeout(r, 200));
+  while (!(ready = await window.genstudioEditorSettled()) && Date.now() - start < 20000)
+    await new Promise((r) => setTimeout(r, 200));
   window.genstudioEditorBusy = false;  // said once; the next press goes on with what the editor holds
   window.genstudioEditor.expected = null;
   return [ready, ""];
@@ -129,8 +136,18 @@ def _method(name: str | None):
 
 
 @user_errors
-def inpaint_editor(editor, method_name, strategy, dilate, feather, mask_file=None, invert=False, overlay=False,
-                   editor_ready=True, best=False):
+def inpaint_editor(
+    editor,
+    method_name,
+    strategy,
+    dilate,
+    feather,
+    mask_file=None,
+    invert=False,
+    overlay=False,
+    editor_ready=True,
+    best=False,
+):
     """The Inpaint tab: (result with recipe, mask shown, notice). A mask file, when given,
     replaces the painted strokes (white = fill, the photo's size)."""
     if editor_ready is False:
@@ -144,8 +161,10 @@ def inpaint_editor(editor, method_name, strategy, dilate, feather, mask_file=Non
 def _mask_file(path, shape) -> np.ndarray:
     mask = io.read_image(path)
     if mask.shape[:2] != tuple(shape):
-        raise UserError(f"the mask file is {mask.shape[1]}x{mask.shape[0]} but the photo is {shape[1]}x{shape[0]}: "
-                        "give a mask of the same size (white = fill)")
+        raise UserError(
+            f"the mask file is {mask.shape[1]}x{mask.shape[0]} but the photo is {shape[1]}x{shape[0]}: "
+            "give a mask of the same size (white = fill)"
+        )
     return mask
 
 
@@ -160,15 +179,34 @@ def inpaint_files(image, mask, model, strategy="crop", dilate=0, feather=0, inve
 
 def _inpaint(image, mask, method_name, strategy, dilate, feather, invert=False, overlay=False, best=False):
     flips = 4 if best else 1
-    result = inpaint.inpaint(image, mask, _method(method_name), strategy=strategy, dilate=whole(dilate, "grow", 0, 64),
-                             feather=whole(feather, "feather", 0, 64), invert=bool(invert), flips=flips)
+    result = inpaint.inpaint(
+        image,
+        mask,
+        _method(method_name),
+        strategy=strategy,
+        dilate=whole(dilate, "grow", 0, 64),
+        feather=whole(feather, "feather", 0, 64),
+        invert=bool(invert),
+        flips=flips,
+    )
     if result.notice:
         gr.Info(result.notice)
-    recipe = io.make_recipe("inpaint", model=method_name, strategy=strategy, dilate=int(dilate), feather=int(feather),
-                            invert=bool(invert) or None, flips=flips if best else None)
+    recipe = io.make_recipe(
+        "inpaint",
+        model=method_name,
+        strategy=strategy,
+        dilate=int(dilate),
+        feather=int(feather),
+        invert=bool(invert) or None,
+        flips=flips if best else None,
+    )
     shown_mask = inpaint.mask_overlay(result.image, result.mask) if overlay else result.mask
     changed = "unpainted" if invert else "painted"
-    return png(result.image, recipe), png(shown_mask, recipe), result.notice or f"Done: only the {changed} area changed."
+    return (
+        png(result.image, recipe),
+        png(shown_mask, recipe),
+        result.notice or f"Done: only the {changed} area changed.",
+    )
 
 
 @user_errors
@@ -183,14 +221,20 @@ def extend_image(image, model, left=0, top=0, right=0, bottom=0, overlay=False, 
         raise UserError("upload an image to extend")
     else:
         image = io.read_image(image)
-    sides = tuple(whole(v, f"{name} extension", 0, 4096) for v, name in
-                  ((left, "left"), (top, "top"), (right, "right"), (bottom, "bottom")))
+    sides = tuple(
+        whole(v, f"{name} extension", 0, 4096)
+        for v, name in ((left, "left"), (top, "top"), (right, "right"), (bottom, "bottom"))
+    )
     result = inpaint.outpaint(image, sides, _method(model), max_pixels=Limits.from_env().max_pixels)
     if result.notice:
         gr.Info(result.notice)
     recipe = io.make_recipe("outpaint", model=model, extend=list(sides))
-    shown_mask = inpaint.mask_overlay(result.image, result.mask) if overlay else result.mask
-    note = result.notice or f"Extended {image.shape[1]}x{image.shape[0]} to {result.image.shape[1]}x{result.image.shape[0]}: the original pixels are unchanged."
+    shown_mask = inpaint.mask_overlay(result.image, result.mask)  # a bare white border would vanish on a white panel
+    note = (
+        result.notice
+        or f"Extended {image.shape[1]}x{image.shape[0]} to {result.image.shape[1]}x{result.image.shape[0]}: "
+        "the original pixels are unchanged."
+    )
     return png(result.image, recipe), png(shown_mask, recipe), note
 
 
@@ -198,43 +242,99 @@ def build(inpainters: list[str]) -> SimpleNamespace:
     with gr.Tab("Inpaint", id="inpaint"):
         with gr.Row():
             with gr.Column(scale=1):
-                editor = gr.ImageEditor(label="Paint over what to replace", type="numpy", image_mode="RGB", format="png",
-                                        brush=gr.Brush(default_size=24, colors=["#ff00ff"], color_mode="fixed"),
-                                        eraser=gr.Eraser(default_size=24), transforms=(), layers=False,
-                                        sources=("upload", "clipboard"), height=520, elem_id="inpaint-editor")
-                method = gr.Dropdown(inpainters, value=common.first(inpainters, "inpaint-photo"), label="Model or method",
-                                     info="the learned model, or OpenCV's fills to compare")
-                strategy = gr.Radio(["crop", "whole"], value="crop", label="Large images",
-                                    info="crop: work around the painted area at full resolution; whole: the whole image, reduced")
-                best = gr.Checkbox(False, label="Best quality (about 4x slower)", elem_id="inpaint-best",
-                                   info="average the model's fills of four mirrored copies: +0.07 to +0.15 dB on unseen photos")
+                editor = gr.ImageEditor(
+                    label="Paint over what to replace",
+                    type="numpy",
+                    image_mode="RGB",
+                    format="png",
+                    brush=gr.Brush(default_size=24, colors=["#ff00ff"], color_mode="fixed"),
+                    eraser=gr.Eraser(default_size=24),
+                    transforms=(),
+                    layers=False,
+                    sources=("upload", "clipboard"),
+                    height=520,
+                    elem_id="inpaint-editor",
+                )
+                method = gr.Dropdown(
+                    inpainters,
+                    value=common.first(inpainters, "inpaint-photo"),
+                    label="Model or method",
+                    info="the learned model, or OpenCV's fills to compare",
+                )
+                strategy = gr.Radio(
+                    ["crop", "whole"],
+                    value="crop",
+                    label="Large images",
+                    info="crop: work around the painted area at full resolution; whole: the whole image, reduced",
+                )
+                best = gr.Checkbox(
+                    False,
+                    label="Best quality (about 4x slower)",
+                    elem_id="inpaint-best",
+                    info="average the model's fills of four mirrored copies: +0.07 to +0.15 dB on unseen photos",
+                )
                 with gr.Row():
                     dilate = gr.Slider(0, 32, value=0, step=1, label="Grow mask (px)", info="widen the painted area")
                     feather = gr.Slider(0, 32, value=0, step=1, label="Feather edge (px)", info="blend the fill's edge")
                 with gr.Accordion("Mask tools", open=False):
-                    mask_file = common.ImageInput(label="Mask file (white = fill, the photo's size; replaces the strokes)",
-                                                  type="filepath", format="png", sources=["upload", "clipboard"], height=160,
-                                                  elem_id="inpaint-mask-file")
+                    mask_file = common.ImageInput(
+                        label="Mask file (white = fill, the photo's size; replaces the strokes)",
+                        type="filepath",
+                        format="png",
+                        sources=["upload", "clipboard"],
+                        height=160,
+                        elem_id="inpaint-mask-file",
+                    )
                     with gr.Row():
-                        invert = gr.Checkbox(False, label="Invert mask", info="keep what is painted, fill the rest",
-                                             elem_id="inpaint-invert")
+                        invert = gr.Checkbox(
+                            False,
+                            label="Invert mask",
+                            info="keep what is painted, fill the rest",
+                            elem_id="inpaint-invert",
+                        )
                         overlay = gr.Checkbox(False, label="Show the mask over the result", elem_id="inpaint-overlay")
                 go = gr.Button("Inpaint", variant="primary", elem_id="inpaint-go")
                 with gr.Accordion("Extend (outpaint)", open=False):
                     gr.Markdown("Add pixels beyond the photo's border; the model fills them, the photo stays exact.")
                     with gr.Row():
-                        left, top, right, bottom = (gr.Number(value, label=f"{side} (px)", precision=0, minimum=0, maximum=4096, min_width=80,
-                                                              elem_id=f"extend-{side.lower()}")
-                                                    for side, value in (("Left", 32), ("Top", 0), ("Right", 32), ("Bottom", 0)))
+                        left, top, right, bottom = (
+                            gr.Number(
+                                value,
+                                label=f"{side} (px)",
+                                precision=0,
+                                minimum=0,
+                                maximum=4096,
+                                min_width=80,
+                                elem_id=f"extend-{side.lower()}",
+                            )
+                            for side, value in (("Left", 32), ("Top", 0), ("Right", 32), ("Bottom", 0))
+                        )
                     extend = gr.Button("Extend", elem_id="extend-go")
                 # loaded into the editor by EDITOR_WATCH_JS's click listener, not by the server
-                gr.Dataset(components=["image"], samples=[[str(p)] for p in sorted((common.assets() / "photos").glob("*.png"))],
-                           label="Example photos", elem_id="inpaint-examples")
+                gr.Dataset(
+                    components=["image"],
+                    samples=[[str(p)] for p in sorted((common.assets() / "photos").glob("*.png"))],
+                    label="Example photos",
+                    elem_id="inpaint-examples",
+                )
             with gr.Column(scale=1):
-                out = gr.Image(label="Result", format="png", type="pil", buttons=["download", "fullscreen"],
-                               elem_id="inpaint-output", interactive=False)
-                mask_shown = gr.Image(label="Mask used (white = filled; download it to reuse)", format="png", type="pil",
-                                      height=200, interactive=False, buttons=["download"], elem_id="inpaint-mask-used")
+                out = gr.Image(
+                    label="Result",
+                    format="png",
+                    type="pil",
+                    buttons=["download", "fullscreen"],
+                    elem_id="inpaint-output",
+                    interactive=False,
+                )
+                mask_shown = gr.Image(
+                    label="Mask used (white = filled; download it to reuse)",
+                    format="png",
+                    type="pil",
+                    height=200,
+                    interactive=False,
+                    buttons=["download"],
+                    elem_id="inpaint-mask-used",
+                )
                 note = gr.Markdown()
                 to_upscale = gr.Button("Send result to upscale")
         with gr.Row(visible=False):  # the API form: an image file and a mask file (white = fill)
@@ -243,21 +343,41 @@ def build(inpainters: list[str]) -> SimpleNamespace:
             api_go = gr.Button("inpaint (API)")
             api_extend = gr.Button("outpaint (API)")
             editor_ready = gr.Checkbox(value=True, label="editor ready")
-            incoming = gr.Image(type="numpy", format="png", label="sent from another tab")  # then loaded by LOAD_INCOMING_JS
+            incoming = gr.Image(
+                type="numpy", format="png", label="sent from another tab"
+            )  # then loaded by LOAD_INCOMING_JS
         not_an_image_button = gr.Button("not an image", visible="hidden", elem_id="inpaint-not-an-image")
 
     not_an_image_button.click(not_an_image, None, note, api_visibility="private")
     # first wait for the editor (and clear the last result's note), then inpaint what it shows
     go.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
-        inpaint_editor, [editor, method, strategy, dilate, feather, mask_file, invert, overlay, editor_ready, best],
-        [out, mask_shown, note], api_name="inpaint_editor", concurrency_id="gpu")
+        inpaint_editor,
+        [editor, method, strategy, dilate, feather, mask_file, invert, overlay, editor_ready, best],
+        [out, mask_shown, note],
+        api_name="inpaint_editor",
+        concurrency_id="gpu",
+    )
     extend.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
-        extend_image, [editor, method, left, top, right, bottom, overlay, editor_ready], [out, mask_shown, note],
-        api_visibility="private", concurrency_id="gpu")
-    api_go.click(inpaint_files, [api_image, api_mask, method, strategy, dilate, feather, invert, best], [out, mask_shown, note],
-                 api_name="inpaint", concurrency_id="gpu")
-    api_extend.click(extend_image, [api_image, method, left, top, right, bottom], [out, mask_shown, note],
-                     api_name="outpaint", concurrency_id="gpu")
+        extend_image,
+        [editor, method, left, top, right, bottom, overlay, editor_ready],
+        [out, mask_shown, note],
+        api_visibility="private",
+        concurrency_id="gpu",
+    )
+    api_go.click(
+        inpaint_files,
+        [api_image, api_mask, method, strategy, dilate, feather, invert, best],
+        [out, mask_shown, note],
+        api_name="inpaint",
+        concurrency_id="gpu",
+    )
+    api_extend.click(
+        extend_image,
+        [api_image, method, left, top, right, bottom],
+        [out, mask_shown, note],
+        api_name="outpaint",
+        concurrency_id="gpu",
+    )
 
     def opening():
         """The tab opens on an example photo's fill of seeded brush strokes, with the strokes shown
@@ -267,15 +387,46 @@ def build(inpainters: list[str]) -> SimpleNamespace:
         strokes = random_mask(*photo.shape[:2], np.random.default_rng(5), coverage=(0.06, 0.10))
         return _inpaint(photo, strokes, method.value, strategy.value, dilate.value, feather.value)
 
-    return SimpleNamespace(editor=editor, incoming=incoming, load_incoming_js=LOAD_INCOMING_JS, out=out, to_upscale=to_upscale, watch_js=EDITOR_WATCH_JS,
-                           opening=(opening, [out, mask_shown, note]),
-                           restore_outputs=[method, strategy, dilate, feather, invert, best, left, top, right, bottom,
-                                            mask_shown, note, out])
+    return SimpleNamespace(
+        editor=editor,
+        incoming=incoming,
+        load_incoming_js=LOAD_INCOMING_JS,
+        out=out,
+        to_upscale=to_upscale,
+        watch_js=EDITOR_WATCH_JS,
+        results=[out, mask_shown, note],
+        opening=(opening, [out, mask_shown, note]),
+        restore_outputs=[
+            method,
+            strategy,
+            dilate,
+            feather,
+            invert,
+            best,
+            left,
+            top,
+            right,
+            bottom,
+            mask_shown,
+            note,
+            out,
+        ],
+    )
 
 
 def restore(recipe: dict) -> list:
     """An Inpaint or Extend recipe's settings for `restore_outputs` (a recipe holds no photo:
     results are cleared)."""
     sides = recipe.get("extend") or [gr.skip()] * 4
-    return [recipe.get("model"), recipe.get("strategy", "crop"), recipe.get("dilate", 0), recipe.get("feather", 0),
-            bool(recipe.get("invert", False)), recipe.get("flips", 1) > 1, *sides, None, "", None]
+    return [
+        recipe.get("model"),
+        recipe.get("strategy", "crop"),
+        recipe.get("dilate", 0),
+        recipe.get("feather", 0),
+        bool(recipe.get("invert", False)),
+        recipe.get("flips", 1) > 1,
+        *sides,
+        None,
+        "",
+        None,
+    ]

@@ -1,4 +1,5 @@
 """Models: every checkpoint on the shelf, its card, its picture and its training curves."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,17 @@ def model_card_markdown(name: str | None) -> str:
         return f"### {name}\n\n**Unavailable:** {info.error}"
     c, p = info.card, info.card.get("provenance", {})
     params = f"{registry.parameter_count(name) / 1e6:.2f} M"
-    lines = [f"### {name}", c.get("description", ""), "",
-             "| field | value |", "|---|---|",
-             f"| task | {c.get('task')} |", f"| architecture | `{info.arch}` |", f"| parameters | {params} |",
-             f"| dataset | {c.get('dataset')} |"]
+    lines = [
+        f"### {name}",
+        c.get("description", ""),
+        "",
+        "| field | value |",
+        "|---|---|",
+        f"| task | {c.get('task')} |",
+        f"| architecture | `{info.arch}` |",
+        f"| parameters | {params} |",
+        f"| dataset | {c.get('dataset')} |",
+    ]
     if c.get("labels"):
         lines.append(f"| labels | {', '.join(c['labels'])} |")
     if c.get("styles"):
@@ -38,11 +46,19 @@ def model_card_markdown(name: str | None) -> str:
         lines.append(f"| scale | x{c['scale']} |")
     stages = earlier_stages(c)
     if p:
-        trained = (f"{p.get('steps')} steps in {p.get('wall_time_minutes')} min on {p.get('device')}, "
-                   f"{p.get('processes')} process(es) x {p.get('torch_threads')} thread(s)") if p.get("steps") else \
-            f"assembled from {len(stages)} stages (below), no training of its own"
-        lines += [f"| trained | {trained} |",
-                  f"| date | {p.get('date')} |", f"| commit | `{(p.get('git_commit') or 'n/a')[:10]}` |"]
+        trained = (
+            (
+                f"{p.get('steps')} steps in {p.get('wall_time_minutes')} min on {p.get('device')}, "
+                f"{p.get('processes')} process(es) x {p.get('torch_threads')} thread(s)"
+            )
+            if p.get("steps")
+            else f"assembled from {len(stages)} stages (below), no training of its own"
+        )
+        lines += [
+            f"| trained | {trained} |",
+            f"| date | {p.get('date')} |",
+            f"| commit | `{(p.get('git_commit') or 'n/a')[:10]}` |",
+        ]
     for i, stage in enumerate(stages):
         lines.append(f"| stage {i + 1} | {_stage_line(stage)} |")
     if stages:
@@ -84,10 +100,17 @@ def model_curves(name: str | None):
 
     info = registry.inspect(name) if name else None
     rows = _curve_rows(info.card) if info and not info.error else []
-    series = list(dict.fromkeys(k for r in rows for k, v in r.items()
-                                if k not in ("step", "minutes") and isinstance(v, (int, float)) and not isinstance(v, bool)))
+    series = list(
+        dict.fromkeys(
+            k
+            for r in rows
+            for k, v in r.items()
+            if k not in ("step", "minutes") and isinstance(v, (int, float)) and not isinstance(v, bool)
+        )
+    )
     quality = [k for k in series if any(q in k for q in QUALITY)]
     losses = [k for k in series if k not in quality]
+
     def picture(keys: list[str], title: str):
         if not keys:
             return gr.update(value=None, visible=False)
@@ -122,19 +145,38 @@ def models_table() -> list[list]:
 
 def build(demo: gr.Blocks) -> SimpleNamespace:
     with gr.Tab("Models", id="models"):
-        gr.Dataframe(headers=["name", "task", "architecture", "dataset", "headline metrics"], value=models_table,
-                     interactive=False, wrap=True, max_height=2000, elem_id="models-table", column_widths=["12%", "9%", "15%", "14%", "50%"])
+        gr.Dataframe(
+            headers=["name", "task", "architecture", "dataset", "headline metrics"],
+            value=models_table,
+            interactive=False,
+            wrap=True,
+            max_height=2000,
+            elem_id="models-table",
+            column_widths=["12%", "9%", "15%", "14%", "50%"],
+        )
         names = [m.name for m in registry.list_models(include_unavailable=True)]
         pick = gr.Dropdown(names, value=common.first(names, "emoji-gan"), label="Model card")
         with gr.Row():
             card = gr.Markdown(elem_id="model-card")
             with gr.Column():
                 picture = gr.Image(label="Samples / before-after", interactive=False, elem_id="model-picture")
-                losses = gr.Image(label="Training losses", format="png", type="pil", interactive=False, elem_id="model-losses",
-                                  buttons=["download", "fullscreen"])
-                quality = gr.Image(label="Validation figures", format="png", type="pil", interactive=False,
-                                   elem_id="model-quality", buttons=["download", "fullscreen"])
+                losses = gr.Image(
+                    label="Training losses",
+                    format="png",
+                    type="pil",
+                    interactive=False,
+                    elem_id="model-losses",
+                    buttons=["download", "fullscreen"],
+                )
+                quality = gr.Image(
+                    label="Validation figures",
+                    format="png",
+                    type="pil",
+                    interactive=False,
+                    elem_id="model-quality",
+                    buttons=["download", "fullscreen"],
+                )
     gr.on([demo.load, pick.change], model_card_markdown, pick, card, api_name="model_card").then(
-        model_picture, pick, picture, api_visibility="private").then(
-        model_curves, pick, [losses, quality], api_visibility="private")
+        model_picture, pick, picture, api_visibility="private"
+    ).then(model_curves, pick, [losses, quality], api_visibility="private")
     return SimpleNamespace(pick=pick)

@@ -1,4 +1,5 @@
 """Recipe: drop a PNG or MP4 the app made; its settings come back in the tab that made it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,6 +46,7 @@ def restorer(targets: dict[str, tuple[list, callable]]):
     """targets: recipe task -> (that tab's restore_outputs, its restore(recipe)). Returns the
     callback filling [tabs, *every tab's outputs]: the recipe's own tab gets every setting
     it records (and its stale output cleared); the other tabs are left alone."""
+
     def restore(recipe: dict | None):
         task = tab_of(recipe)
         updates = [gr.Tabs(selected=task) if task in targets else gr.skip()]
@@ -57,8 +59,13 @@ def restorer(targets: dict[str, tuple[list, callable]]):
 
 def build(tabs: gr.Tabs, targets: dict[str, tuple[list, callable]]) -> None:
     with gr.Tab("Recipe", id="recipe"):
-        gr.Markdown("Drop a PNG or MP4 made by GenStudio: its recipe is read back and the settings are restored in the tab that made it.")
+        gr.Markdown(
+            "Drop a PNG or MP4 made by GenStudio: its recipe is read back and the settings are restored "
+            "in the tab that made it."
+        )
         file = gr.File(label="PNG or MP4 from GenStudio", file_types=[".png", ".mp4", ".json"], elem_id="recipe-file")
         shown = gr.JSON(label="Recipe")
     outputs = [tabs] + [c for outs, _ in targets.values() for c in outs]
-    file.upload(read_recipe, file, shown, api_name="recipe").then(restorer(targets), shown, outputs, api_visibility="private")
+    file.upload(read_recipe, file, shown, api_name="recipe").then(
+        restorer(targets), shown, outputs, api_visibility="private"
+    )

@@ -1,5 +1,6 @@
 """Restyle: an emoji, icon or drawing (uploaded, named, or sent from another tab) redrawn in
 Noto, Twemoji and Fluent style side by side, with the classical baselines beside it on request."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -26,19 +27,28 @@ def _sheet(rows: list[list[np.ndarray]], row_names: list[str], titles: list[str]
     sheet = images.resize(images.grid(tiles, len(titles), padding=4, fill=0), CELL_SCALE)
     sheet = images.on_background(sheet, background)
     fill = 0 if sheet.shape[2] == 4 else 255
-    sheet = images.label_rows(sheet, row_names, margin=170, background=fill)
+    width = sheet.shape[1]
+    sheet = images.label_rows(sheet, row_names, background=fill)
+    margin = sheet.shape[1] - width
     header = Image.new("RGBA" if sheet.shape[2] == 4 else "RGB", (sheet.shape[1], 30), (fill,) * sheet.shape[2])
-    draw, font = ImageDraw.Draw(header), ImageFont.load_default(size=16)
-    cell = (sheet.shape[1] - 170) / len(titles)
+    draw, font = ImageDraw.Draw(header), ImageFont.load_default(size=18)
+    cell = width / len(titles)
     ink = (40, 40, 40) + ((255,) if sheet.shape[2] == 4 else ())
     for c, title in enumerate(titles):
-        draw.text((170 + cell * (c + 0.5), 15), title, fill=ink, font=font, anchor="mm")
+        draw.text((margin + cell * (c + 0.5), 15), title, fill=ink, font=font, anchor="mm")
     return np.concatenate([np.asarray(header), sheet])
 
 
 @user_errors
-def restyle(model: str, picture=None, emoji: str | None = None, style: str = ALL_STYLES, baselines: bool = False,
-            background: str = "white", sent=None):
+def restyle(
+    model: str,
+    picture=None,
+    emoji: str | None = None,
+    style: str = ALL_STYLES,
+    baselines: bool = False,
+    background: str = "white",
+    sent=None,
+):
     """Returns (the sheet as a PNG with its recipe, the restyled emoji of the first input in the
     first style as an RGBA PNG). Input: `sent` pictures (from another tab), else the uploaded
     `picture`, else the `emoji` name."""
@@ -49,12 +59,14 @@ def restyle(model: str, picture=None, emoji: str | None = None, style: str = ALL
     elif picture is not None:
         pictures, row_names, given = [io.read_image(picture)], ["your picture"], {"input": "uploaded picture"}
     elif emoji and emoji.strip():
-        wanted = [n.strip() for n in emoji.split(",") if n.strip()][:restyling.MAX_ROWS]
+        wanted = [n.strip() for n in emoji.split(",") if n.strip()][: restyling.MAX_ROWS]
         pictures, row_names, given = None, wanted, {"emoji": ", ".join(wanted)}
     else:
         raise UserError("upload a picture, pick an emoji by name, or send one from another tab")
     styles = list(restyler.styles) if style == ALL_STYLES else [style]
-    made = {s: restyling.restyle(restyler, images=pictures, names=None if pictures else row_names, style=s) for s in styles}
+    made = {
+        s: restyling.restyle(restyler, images=pictures, names=None if pictures else row_names, style=s) for s in styles
+    }
     inputs = [restyling.fit(p) for p in pictures] if pictures else [np.zeros((64, 64, 4), np.uint8)] * len(row_names)
     rows, names = [], []
     for i, name in enumerate(row_names):
@@ -75,7 +87,9 @@ def restyle(model: str, picture=None, emoji: str | None = None, style: str = ALL
                 names.append(f"{name}: lookup")
         except UserError as exc:
             notes.append(f"lookup unavailable ({exc})")
-    recipe = io.make_recipe("restyle", model=model, style=style, baselines=bool(baselines), background=background, **given)
+    recipe = io.make_recipe(
+        "restyle", model=model, style=style, baselines=bool(baselines), background=background, **given
+    )
     sheet = _sheet(rows, names, ["input"] + styles, background)
     note = "; ".join(notes)
     return png(sheet, recipe), png(made[styles[0]][0], {**recipe, "style": styles[0]}), note
@@ -89,33 +103,66 @@ def build(restylers: list[str]) -> SimpleNamespace:
     with gr.Tab("Restyle", id="restyle"):
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(restylers, value=common.first(restylers, "emoji-restyle"), label="Model",
-                                    info="redraws any emoji, icon or drawing in a vendor's style")
-                picture = common.ImageInput(label="Picture to restyle", type="numpy", image_mode="RGBA", format="png",
-                                            sources=["upload", "clipboard"], elem_id="restyle-input")
-                emoji = gr.Dropdown(names, value=None, label="…or emoji by name", filterable=True,
-                                    allow_custom_value=True, elem_id="restyle-name",
-                                    info=f"type to search the {len(names):,} names (several: comma-separated); "
-                                         "the model draws them from its own memory, no data needed")
+                model = gr.Dropdown(
+                    restylers,
+                    value=common.first(restylers, "emoji-restyle"),
+                    label="Model",
+                    info="redraws any emoji, icon or drawing in a vendor's style",
+                )
+                picture = common.ImageInput(
+                    label="Picture to restyle",
+                    type="numpy",
+                    image_mode="RGBA",
+                    format="png",
+                    sources=["upload", "clipboard"],
+                    elem_id="restyle-input",
+                )
+                emoji = gr.Dropdown(
+                    names,
+                    value=None,
+                    label="…or emoji by name",
+                    filterable=True,
+                    allow_custom_value=True,
+                    elem_id="restyle-name",
+                    info=f"type to search the {len(names):,} names (several: comma-separated); "
+                    "the model draws them from its own memory, no data needed",
+                )
                 style = gr.Radio([ALL_STYLES] + styles, value=ALL_STYLES, label="Style")
-                baselines = gr.Checkbox(False, label="Show the baselines",
-                                        info="colour transfer (Reinhard) and the nearest training emoji (lookup)")
+                baselines = gr.Checkbox(
+                    False,
+                    label="Show the baselines",
+                    info="colour transfer (Reinhard) and the nearest training emoji (lookup)",
+                )
                 background = common.background_input()
                 go = gr.Button("Restyle", variant="primary", elem_id="restyle-go")
                 gr.Examples([[n] for n in EXAMPLE_NAMES], inputs=[emoji], label="Try a name")
             with gr.Column(scale=2):
-                out = gr.Image(label="Input and its restyles (PNG carries its recipe)", format="png", type="pil",
-                               buttons=["download", "fullscreen"], elem_id="restyle-output", interactive=False)
+                out = gr.Image(
+                    label="Input and its restyles (PNG carries its recipe)",
+                    format="png",
+                    type="pil",
+                    buttons=["download", "fullscreen"],
+                    elem_id="restyle-output",
+                    interactive=False,
+                )
                 note = gr.Markdown(elem_id="restyle-note")
-                single = gr.Image(label="The first result alone (RGBA PNG)", format="png", type="pil",
-                                  buttons=["download"], interactive=False, height=160)
+                single = gr.Image(
+                    label="The first result alone (RGBA PNG)",
+                    format="png",
+                    type="pil",
+                    buttons=["download"],
+                    interactive=False,
+                    height=160,
+                )
                 link = links.link_box("restyle-link")
         sent = gr.State(None)  # pictures sent from another tab, until the user gives another input
     # one input at a time: a new one replaces what was there
     picture.upload(lambda: (None, None), None, [emoji, sent], api_visibility="private", queue=False)
     emoji.input(lambda: (None, None), None, [picture, sent], api_visibility="private", queue=False)
     inputs = [model, picture, emoji, style, baselines, background, sent]
-    go.click(restyle, inputs, [out, single, note], api_name="restyle", concurrency_id="gpu")
+    common.cleared_first(go, [out, single, note]).then(
+        restyle, inputs, [out, single, note], api_name="restyle", concurrency_id="gpu"
+    )
     result_changed = links.keep_link(out, link)
 
     def opening():
@@ -123,12 +170,27 @@ def build(restylers: list[str]) -> SimpleNamespace:
         names_shown = ", ".join(OPENING_NAMES)
         return (names_shown, *restyle(model.value, None, names_shown, ALL_STYLES, False, "white"))
 
-    return SimpleNamespace(opening=(opening, [emoji, out, single, note]), run=(restyle, inputs, [out, single, note]),
-                           result_changed=result_changed, out=out, picture=picture, emoji=emoji, sent=sent, model=model,
-                           restore_outputs=[model, emoji, style, baselines, background, out])
+    return SimpleNamespace(
+        opening=(opening, [emoji, out, single, note]),
+        run=(restyle, inputs, [out, single, note]),
+        result_changed=result_changed,
+        out=out,
+        picture=picture,
+        emoji=emoji,
+        sent=sent,
+        model=model,
+        restore_outputs=[model, emoji, style, baselines, background, out],
+    )
 
 
 def restore(recipe: dict) -> list:
-    """A Restyle recipe's settings for `restore_outputs` (an uploaded picture is not in it; the old result is cleared)."""
-    return [recipe.get("model"), recipe.get("emoji"), recipe.get("style", ALL_STYLES), bool(recipe.get("baselines", False)),
-            recipe.get("background") or "white", None]
+    """A Restyle recipe's settings for `restore_outputs` (an uploaded picture is not in it; the old
+    result is cleared)."""
+    return [
+        recipe.get("model"),
+        recipe.get("emoji"),
+        recipe.get("style", ALL_STYLES),
+        bool(recipe.get("baselines", False)),
+        recipe.get("background") or "white",
+        None,
+    ]

@@ -1,5 +1,6 @@
 """Sample: grids from unconditional and conditional generators (a conditional model draws a
 category and a style per image from the seed unless the user fixes them)."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -15,8 +16,18 @@ DEFAULT_MODELS = ("emoji-gan", "gan-fmnist")
 
 
 @user_errors
-def sample(model, seed=0, n=16, label=None, style=None, truncation=None, temperature=None, background="white",
-           display_scale=4, smooth=False):
+def sample(
+    model,
+    seed=0,
+    n=16,
+    label=None,
+    style=None,
+    truncation=None,
+    temperature=None,
+    background="white",
+    display_scale=4,
+    smooth=False,
+):
     """Returns (displayed grid with recipe, raw grid for other tabs, seeds text). The parameters
     are the recipe's names: the API takes them as keywords."""
     model_name, model = model, load_model(model, "sample", "conditional")
@@ -27,31 +38,63 @@ def sample(model, seed=0, n=16, label=None, style=None, truncation=None, tempera
     style = chosen(style) if model.styles else None
     out = generate.sample(model, count, seed, label=label, style=style, **latent)
     raw = images.grid(out, fill=0 if out.shape[-1] == 4 else 255)
-    recipe = io.make_recipe("sample", model=model_name, seed=seed, n=count, label=label, style=style, **latent,
-                            background=background, display_scale=display_scale, smooth=bool(smooth))
-    return png(shown(raw, background, display_scale, smooth), recipe), raw, f"{seed}-{seed + count - 1}" if count > 1 else str(seed)
+    recipe = io.make_recipe(
+        "sample",
+        model=model_name,
+        seed=seed,
+        n=count,
+        label=label,
+        style=style,
+        **latent,
+        background=background,
+        display_scale=display_scale,
+        smooth=bool(smooth),
+    )
+    return (
+        png(shown(raw, background, display_scale, smooth), recipe),
+        raw,
+        f"{seed}-{seed + count - 1}" if count > 1 else str(seed),
+    )
 
 
 def build(generators: list[str]) -> SimpleNamespace:
     with gr.Tab("Sample", id="sample"):
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(generators, value=common.first(generators, *DEFAULT_MODELS), label="Model",
-                                    info="the generator to draw from; the Models tab says how each was made")
-                label = gr.Dropdown([], label="Category / class", info="fix it, or let each image's seed draw one",
-                                    visible=False, allow_custom_value=True)
-                style = gr.Dropdown([], label="Style", info="the emoji vendor's drawing style", visible=False,
-                                    allow_custom_value=True)
+                model = gr.Dropdown(
+                    generators,
+                    value=common.first(generators, *DEFAULT_MODELS),
+                    label="Model",
+                    info="the generator to draw from; the Models tab says how each was made",
+                )
+                label = gr.Dropdown(
+                    [],
+                    label="Category / class",
+                    info="fix it, or let each image's seed draw one",
+                    visible=False,
+                    allow_custom_value=True,
+                )
+                style = gr.Dropdown(
+                    [], label="Style", info="the emoji vendor's drawing style", visible=False, allow_custom_value=True
+                )
                 seed = common.seed_input()
-                count = gr.Slider(1, 64, value=16, step=1, label="Number of images", info="image i is the image of seed + i")
+                count = gr.Slider(
+                    1, 64, value=16, step=1, label="Number of images", info="image i is the image of seed + i"
+                )
                 truncation = common.latent_slider("truncation", model)
                 temperature = common.latent_slider("temperature", model, visible=False)
                 background = common.background_input()
                 scale, smooth = common.display_inputs()
                 go = gr.Button("Generate", variant="primary", elem_id="sample-go")
             with gr.Column(scale=2):
-                out = gr.Image(label="Samples (PNG carries its recipe)", format="png", type="pil",
-                               buttons=["download", "fullscreen"], elem_id="sample-output", interactive=False)
+                out = gr.Image(
+                    label="Samples (PNG carries its recipe)",
+                    format="png",
+                    type="pil",
+                    buttons=["download", "fullscreen"],
+                    elem_id="sample-output",
+                    interactive=False,
+                )
                 seeds = gr.Textbox(label="Seeds of these images", interactive=False)
                 link = links.link_box("sample-link")
                 with gr.Row():
@@ -65,28 +108,70 @@ def build(generators: list[str]) -> SimpleNamespace:
 
             ordered = sorted(generators, key=lambda m: m not in DEFAULT_MODELS)[:3]
             gans = [m for m in ordered if "truncation" in kind_of(registry.inspect(m)).controls]
-            examples = [[m, 0, 16, common.latent_default(m, "truncation")] for m in ordered] + [[m, 1000, 16, 0.7] for m in gans]
-            gr.Examples(examples, inputs=[model, seed, count, truncation], outputs=[out, raw, seeds], label="Try", elem_id="sample-examples",
-                        fn=lambda m, s, n, t: sample(m, s, n, None, None, t, None, "white", 4, False),
-                        run_on_click=True, cache_examples=False)
+            drawn = [
+                common.DRAWN,
+                common.DRAWN,
+                "white",
+            ]  # an example sets every control it uses, so the result matches them
+            examples = [[m, 0, 16, common.latent_default(m, "truncation"), *drawn] for m in ordered] + [
+                [m, 1000, 16, 0.7, *drawn] for m in gans
+            ]
+            gr.Examples(
+                examples,
+                inputs=[model, seed, count, truncation, label, style, background],
+                outputs=[out, raw, seeds],
+                label="Try",
+                elem_id="sample-examples",
+                fn=lambda m, s, n, t, lab, sty, bg: sample(m, s, n, lab, sty, t, None, bg, 4, False),
+                run_on_click=True,
+                cache_examples=False,
+            )
 
     controls = [label, style, truncation, temperature]
     model.change(common.control_updates, [model, label, style], controls, api_visibility="private")
     inputs = [model, seed, count, label, style, truncation, temperature, background, scale, smooth]
-    go.click(sample, inputs, [out, raw, seeds], api_name="sample", concurrency_id="gpu")
+    common.cleared_first(go, [out, seeds]).then(
+        sample, inputs, [out, raw, seeds], api_name="sample", concurrency_id="gpu"
+    )
     result_changed = links.keep_link(out, link)
     defaults = [c.value for c in inputs]
     opening = lambda: sample(*defaults)  # the tab opens on its default grid
-    return SimpleNamespace(result_changed=result_changed, opening=(opening, [out, raw, seeds]), run=(sample, inputs, [out, raw, seeds]), model=model, label=label, style=style, seed=seed, count=count, truncation=truncation,
-                           temperature=temperature, background=background, controls=controls, raw=raw, seeds=seeds,
-                           out=out, to_inpaint=to_inpaint, to_upscale=to_upscale, to_restyle=to_restyle, to_walk=to_walk,
-                           restore_outputs=[model, seed, count, label, style, truncation, temperature, background, scale, smooth,
-                                            out])
+    return SimpleNamespace(
+        result_changed=result_changed,
+        opening=(opening, [out, raw, seeds]),
+        run=(sample, inputs, [out, raw, seeds]),
+        model=model,
+        label=label,
+        style=style,
+        seed=seed,
+        count=count,
+        truncation=truncation,
+        temperature=temperature,
+        background=background,
+        controls=controls,
+        raw=raw,
+        seeds=seeds,
+        out=out,
+        to_inpaint=to_inpaint,
+        to_upscale=to_upscale,
+        to_restyle=to_restyle,
+        to_walk=to_walk,
+        restore_outputs=[model, seed, count, label, style, truncation, temperature, background, scale, smooth, out],
+    )
 
 
 def restore(recipe: dict) -> list:
     """A Sample recipe's settings for `restore_outputs` (the old image is cleared)."""
-    return [recipe.get("model"), recipe.get("seed", 0), recipe.get("n", 16),
-            recipe.get("label") or common.DRAWN, recipe.get("style") or common.DRAWN,
-            recipe.get("truncation") or 0, recipe.get("temperature") or 1.0, recipe.get("background") or "white",
-            recipe.get("display_scale", 4), bool(recipe.get("smooth", False)), None]
+    return [
+        recipe.get("model"),
+        recipe.get("seed", 0),
+        recipe.get("n", 16),
+        recipe.get("label") or common.DRAWN,
+        recipe.get("style") or common.DRAWN,
+        common.recipe_latent(recipe, "truncation"),
+        common.recipe_latent(recipe, "temperature"),
+        recipe.get("background") or "white",
+        recipe.get("display_scale", 4),
+        bool(recipe.get("smooth", False)),
+        None,
+    ]

@@ -1,4 +1,5 @@
 """Upscale: x2 / x4 super-resolution, compared with bicubic, optionally scored."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -31,9 +32,11 @@ def upscale_image(image, model, evaluate=False, tile=256, progress=gr.Progress()
         out = upscale.upscale_array(image, model, tile=tile, progress=lambda f, d: progress(f, desc=d))
         base = upscale.bicubic_upscale(image, scale)
         m, b = sr_scores(out, truth, scale), sr_scores(base, truth, scale)
-        report = (f"Input treated as ground truth, downscaled x{scale} with bicubic and upscaled back.\n\n"
-                  f"| | PSNR (Y) | SSIM (Y) |\n|---|---|---|\n| {model_name} | {m[0]:.2f} dB | {m[1]:.4f} |\n"
-                  f"| bicubic | {b[0]:.2f} dB | {b[1]:.4f} |")
+        report = (
+            f"Input treated as ground truth, downscaled x{scale} with bicubic and upscaled back.\n\n"
+            f"| | PSNR (Y) | SSIM (Y) |\n|---|---|---|\n| {model_name} | {m[0]:.2f} dB | {m[1]:.4f} |\n"
+            f"| bicubic | {b[0]:.2f} dB | {b[1]:.4f} |"
+        )
     else:
         out = upscale.upscale_array(image, model, tile=tile, progress=lambda f, d: progress(f, desc=d))
         base = upscale.bicubic_upscale(image, scale)
@@ -46,29 +49,61 @@ def build(upscalers: list[str]) -> SimpleNamespace:
     with gr.Tab("Upscale", id="upscale"):
         with gr.Row():
             with gr.Column(scale=1):
-                image = common.ImageInput(label="Image", type="filepath", format="png", sources=["upload", "clipboard"],
-                                 elem_id="upscale-input")
-                model = gr.Dropdown(upscalers, value=common.first(upscalers, "sr-x4"), label="Model (scale)", info="x2 or x4")
-                evaluate = gr.Checkbox(False, label="Evaluate: treat the input as ground truth, downscale it, upscale it back and score")
-                tile = gr.Slider(0, 1024, value=256, step=32, label="Tile (input px; 0 = whole image)",
-                                 info="large images go through in tiles, to bound memory")
+                image = common.ImageInput(
+                    label="Image",
+                    type="filepath",
+                    format="png",
+                    sources=["upload", "clipboard"],
+                    elem_id="upscale-input",
+                )
+                model = gr.Dropdown(
+                    upscalers, value=common.first(upscalers, "sr-x4"), label="Model (scale)", info="x2 or x4"
+                )
+                evaluate = gr.Checkbox(
+                    False, label="Evaluate: treat the input as ground truth, downscale it, upscale it back and score"
+                )
+                tile = gr.Slider(
+                    0,
+                    1024,
+                    value=256,
+                    step=32,
+                    label="Tile (input px; 0 = whole image)",
+                    info="large images go through in tiles, to bound memory",
+                )
                 go = gr.Button("Upscale", variant="primary", elem_id="upscale-go")
-                gr.Examples(sorted(str(p) for p in (common.assets() / "photos").glob("*.png")), inputs=image,
-                            label="Example photos")
+                gr.Examples(
+                    sorted(str(p) for p in (common.assets() / "photos").glob("*.png")),
+                    inputs=image,
+                    label="Example photos",
+                )
             with gr.Column(scale=2):
                 slider = gr.ImageSlider(label="Bicubic | model", type="pil", format="png", interactive=False)
-                out = gr.Image(label="Model output (download)", format="png", type="pil", buttons=["download"],
-                               elem_id="upscale-output", interactive=False)
+                out = gr.Image(
+                    label="Model output (download)",
+                    format="png",
+                    type="pil",
+                    buttons=["download"],
+                    elem_id="upscale-output",
+                    interactive=False,
+                )
                 report = gr.Markdown()
-    go.click(upscale_image, [image, model, evaluate, tile], [slider, out, report], api_name="upscale", concurrency_id="gpu")
+    common.cleared_first(go, [slider, out, report]).then(
+        upscale_image, [image, model, evaluate, tile], [slider, out, report], api_name="upscale", concurrency_id="gpu"
+    )
 
     def opening():
         """The tab opens on an example photo in Evaluate mode: model and bicubic side by side, scored."""
         photo = str(common.assets() / "photos" / "coffee.png")
         return (photo, True, *upscale_image(photo, model.value, True, tile.value))
 
-    return SimpleNamespace(image=image, out=out, opening=(opening, [image, evaluate, slider, out, report]),
-                           restore_outputs=[model, evaluate, tile, slider, report, out])
+    return SimpleNamespace(
+        image=image,
+        out=out,
+        evaluate=evaluate,
+        results=[slider, out, report],
+        opening=(opening, [image, evaluate, slider, out, report]),
+        restore_outputs=[model, evaluate, tile, slider, report, out],
+    )
 
 
 def restore(recipe: dict) -> list:
