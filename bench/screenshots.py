@@ -42,6 +42,12 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(120_000)
         page.goto(server.url)
+        page.wait_for_selector("#restyle-go")
+        page.locator("#restyle-output img").first.wait_for(state="visible")  # the first tab opens on named emoji
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(REPO / "assets" / "screenshot-restyle.png"))
+        tab = lambda name: page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
+        tab("Sample")
         page.wait_for_selector("#sample-go")
         page.get_by_role("slider", name="Number of images").first.fill("24")
         opening_link = link_of(page, "sample-link")
@@ -52,12 +58,11 @@ def main() -> None:
         page.screenshot(path=str(REPO / "assets" / "screenshot.png"))
         wait_for_link(page, "sample-link", opening_link)
         page.locator("#sample-link").screenshot(path=str(REPO / "assets" / "screenshot-link.png"))
-        tab = lambda name: page.get_by_role("tab", name=name, exact=True).locator("visible=true").first.click()
         tab("Label-conditioned")
         page.get_by_role("radio", name="all styles").check()
-        page.get_by_role("spinbutton", name="number input for Images (per row in 'all classes' / 'all styles')").fill(
-            "6"
-        )
+        page.get_by_role(
+            "spinbutton", name="number input for Images (per row in 'all classes' / 'all styles', up to 32)"
+        ).fill("6")
         opening_link = link_of(page, "conditional-link")
         page.click("#conditional-go")
         page.locator("#conditional-output img").first.wait_for(state="visible")
@@ -79,7 +84,8 @@ def main() -> None:
         inpaint_screenshot(page, tab)
         browser.close()
     print(
-        "wrote assets/screenshot.png, screenshot-link.png, screenshot-conditional.png, screenshot-history.png, "
+        "wrote assets/screenshot-restyle.png, screenshot.png, screenshot-link.png, screenshot-conditional.png, "
+        "screenshot-history.png, "
         "screenshot-inpaint.png"
     )
 

@@ -42,6 +42,16 @@ def test_readme_api_calls(client, tmp_path):
 
     from genstudio.tasks.io import read_recipe
 
+    sheet, emoji, note = client.predict(model="emoji-restyle", emoji="cat face", style="fluent", api_name="/restyle")
+    assert read_recipe(sheet)["emoji"] == "cat face" and read_recipe(emoji)["style"] == "fluent"
+    assert Image.open(emoji).mode == "RGBA" and Image.open(emoji).size == (64, 64)
+    icon = np.zeros((40, 40, 4), np.uint8)
+    icon[8:32, 8:32] = (30, 120, 220, 255)
+    Image.fromarray(icon).save(tmp_path / "icon.png")
+    sheet, emoji, note = client.predict(
+        model="emoji-restyle", picture=handle_file(str(tmp_path / "icon.png")), api_name="/restyle"
+    )
+    assert read_recipe(sheet)["input"] == "uploaded picture" and read_recipe(sheet)["style"] == "all three"
     grid, seeds = client.predict(model="gan-fmnist", seed=42, n=16, truncation=0.8, api_name="/sample")
     assert read_recipe(grid)["seed"] == 42 and seeds == "42-57"
     grid = client.predict(model="cgan-fmnist", label="Sneaker", seed=7, n=8, truncation=0, api_name="/conditional")
@@ -81,6 +91,16 @@ def test_readme_api_calls(client, tmp_path):
         model="gan-fmnist", seeds="1,5,9-12", frames_per_transition=6, fps=12, size=128, truncation=0, api_name="/walk"
     )
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text())["frames_per_transition"] == 6
+    video, recipe = client.predict(
+        model="emoji-restyle",
+        emoji=["grinning face", "cat face"],
+        styles="fluent",
+        frames_per_transition=6,
+        fps=12,
+        size=128,
+        api_name="/walk",
+    )
+    assert json.loads(Path(recipe).read_text())["emoji"] == ["grinning face", "cat face"]
     assert client.predict(name="sr-x2", api_name="/model_card").startswith("### sr-x2")
     restored = client.predict(handle_file(grid), api_name="/recipe")
     assert restored["model"] == "cgan-fmnist" and restored["task"] == "conditional"

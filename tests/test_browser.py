@@ -54,7 +54,7 @@ def session():
         page.on("requestfailed", lambda r: note(f"request failed: {r.method} {r.url} {r.failure}"))
         page.on("response", lambda r: r.status >= 400 and note(f"HTTP {r.status}: {r.request.method} {r.url}"))
         page.goto(server.url)
-        page.wait_for_selector("#sample-go")
+        page.wait_for_selector("#restyle-go")  # the first tab
         yield SimpleNamespace(server=server, page=page, log=log)
         browser.close()
 
@@ -116,6 +116,8 @@ def _src_changes(page, selector, before):
 
 def test_every_tab_opens_on_a_result(page):
     """A first visitor sees what each tab does before touching anything (no click here)."""
+    _image_src(page, "#restyle-output")  # the first tab: named emoji in every style
+    _tab(page, "Sample")
     _image_src(page, "#sample-output")
     assert page.get_by_label("Seeds of these images").input_value() == "0-15"
     for tab, selector in (
@@ -518,6 +520,8 @@ def test_history_keeps_each_result_and_restores_one(page):
     fresh.set_default_timeout(60_000)
     try:
         fresh.goto(page.url.split("?")[0])
+        _image_src(fresh, "#restyle-output")  # the first tab's opening, which the History leaves out too
+        _tab(fresh, "Sample")
         before = _image_src(fresh, "#sample-output")  # the opening, which the History leaves out
         made = {}
         for seed in ("111", "222"):
@@ -543,7 +547,7 @@ def test_history_keeps_each_result_and_restores_one(page):
             assert np.array_equal(_decoded(fresh, "#sample-output"), made["111"]), attempt
             if attempt == "held by the session":
                 fresh.reload()
-                fresh.wait_for_selector("#sample-go")
+                fresh.wait_for_selector("#restyle-go")
                 _tab(fresh, "History")
                 fresh.wait_for_function("() => document.querySelectorAll('#history-gallery img').length === 2")
         _tab(fresh, "History")
@@ -555,3 +559,43 @@ def test_history_keeps_each_result_and_restores_one(page):
         assert names == ["01-sample-thumbnail.webp", "01-sample.json", "02-sample.json", "02-sample.png"], names
     finally:
         context.close()
+
+
+def test_restyle_an_uploaded_picture_and_a_named_emoji_then_morph(page, tmp_path):
+    from PIL import Image
+
+    _tab(page, "Restyle")
+    _wait_for_recipe(page, "#restyle-output", lambda r: r.get("emoji"))  # it opens on named emoji in every style
+    sun = np.zeros((48, 48, 4), np.uint8)
+    yy, xx = np.mgrid[:48, :48]
+    sun[(yy - 24) ** 2 + (xx - 24) ** 2 < 18**2] = (250, 200, 30, 255)
+    Image.fromarray(sun).save(tmp_path / "sun.png")
+    page.locator("#restyle-input input[type=file]").first.set_input_files(str(tmp_path / "sun.png"))
+    page.click("#restyle-go")
+    made = _wait_for_recipe(page, "#restyle-output", lambda r: r.get("input") == "uploaded picture")
+    assert made["style"] == "all three" and "emoji" not in made
+    _shot(page, "tab-restyle-upload")
+    box = page.get_by_label("…or emoji by name", exact=True).locator("visible=true").first
+    box.click()
+    box.fill("red apple")
+    page.get_by_role("option", name="red apple", exact=True).click()
+    page.click("#restyle-go")
+    _wait_for_recipe(page, "#restyle-output", lambda r: r.get("emoji") == "red apple")
+    page.wait_for_function(
+        "() => { const e = document.querySelector('#restyle-link textarea, #restyle-link input');"
+        " return e && e.value.includes('emoji=red+apple') }"
+    )
+    _tab(page, "Latent walk")
+    opening = page.evaluate("() => { const v = document.querySelector('#walk-video video'); return v ? v.src : null }")
+    _pick(page, "Model", "emoji-restyle")
+    page.locator("#walk-emoji").wait_for(state="visible")  # a restyle model takes emoji keyframes, not seeds
+    assert not page.get_by_label("Seeds (keyframes)").is_visible()
+    page.get_by_role("spinbutton", name="number input for Frames per transition").fill("6")
+    page.get_by_label("Styles (style models)").fill("fluent")
+    page.click("#walk-go")
+    page.wait_for_function(
+        "s => { const v = document.querySelector('#walk-video video');"
+        " return v && v.src && v.src !== s && v.readyState >= 1 && v.duration > 0 }",
+        arg=opening,
+    )
+    _shot(page, "tab-walk-morph")

@@ -559,7 +559,7 @@ EVALUATORS = {
 }
 
 
-def category_style_sheet(model: LoadedModel, per_style: int = 3, seed: int = 0) -> np.ndarray:
+def category_style_sheet(model: LoadedModel, per_style: int = 8, seed: int = 0) -> np.ndarray:
     """One named row per category; for each style (named above), `per_style` seeds side by side; on white."""
     from PIL import Image, ImageDraw, ImageFont
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -155,9 +156,13 @@ def build_demo() -> gr.Blocks:
                     _run_if_linked(name, fn, len(outputs)), [linked_task, *inputs], outputs, api_visibility="private"
                 )
         # started once the server listens (see `launch`), so it does not delay serving
-        demo.warm_openings = lambda: threading.Thread(
-            target=lambda: [compute() for compute in openings], daemon=True, name="openings"
-        ).start()
+        def compute_openings():
+            started = time.time()
+            for compute in openings:
+                compute()
+            print(f"GenStudio: every tab's opening result is ready ({time.time() - started:.0f} s)", flush=True)
+
+        demo.warm_openings = lambda: threading.Thread(target=compute_openings, daemon=True, name="openings").start()
         # start-up: each model picker shows the controls its model takes
         demo.load(common.control_updates, [s.model, s.label, s.style], s.controls, api_visibility="private").then(
             c.pickers, [c.model, c.label, c.style, c.controls[4], c.controls[5]], c.controls, api_visibility="private"
@@ -245,5 +250,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwa
     demo.launch(
         server_name=host, server_port=port, share=share, show_error=True, prevent_thread_lock=True, css=CSS, **kwargs
     )
+    print(f"GenStudio is serving at http://{host}:{port}/ ; computing each tab's opening result in the background",
+          flush=True)
     demo.warm_openings()
     demo.block_thread()
