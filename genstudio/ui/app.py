@@ -155,6 +155,7 @@ def build_demo() -> gr.Blocks:
                 event = event.then(
                     _run_if_linked(name, fn, len(outputs)), [linked_task, *inputs], outputs, api_visibility="private"
                 )
+
         # started once the server listens (see `launch`), so it does not delay serving
         def compute_openings():
             started = time.time()
@@ -177,9 +178,9 @@ def build_demo() -> gr.Blocks:
                 None, i.incoming, None, js=i.load_incoming_js, api_visibility="private"
             )
         # a sent image is to be upscaled, not scored: Evaluate (ticked by the tab's opening) is unticked
-        to_upscale = lambda image: (common.as_rgb_png(image), False, *cleared(u.results), gr.Tabs(selected="upscale"))
+        to_upscale = lambda image: (gr.Tabs(selected="upscale"), common.as_rgb_png(image), False, *cleared(u.results))
         for button, source in ((s.to_upscale, s.raw), (c.to_upscale, c.raw), (i.to_upscale, i.out)):
-            button.click(to_upscale, source, [u.image, u.evaluate, *u.results, tabs], api_visibility="private")
+            button.click(to_upscale, source, [tabs, u.image, u.evaluate, *u.results], api_visibility="private")
         for button, source, model in ((s.to_restyle, s.raw, s.model), (c.to_restyle, c.raw, c.model)):
             button.click(send_to_restyle, [source, model], [r.sent, r.picture, r.emoji, tabs], api_visibility="private")
         s.to_walk.click(
@@ -250,7 +251,9 @@ def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwa
     demo.launch(
         server_name=host, server_port=port, share=share, show_error=True, prevent_thread_lock=True, css=CSS, **kwargs
     )
-    print(f"GenStudio is serving at http://{host}:{port}/ ; computing each tab's opening result in the background",
-          flush=True)
+    print(
+        f"GenStudio is serving at http://{host}:{port}/ ; computing each tab's opening result in the background",
+        flush=True,
+    )
     demo.warm_openings()
     demo.block_thread()

@@ -204,7 +204,8 @@ def latent_default(name: str | None, control: str) -> float:
 def cleared_first(button: gr.Button, outputs: list):
     """A click that first clears the tab's last result (and so its link): an error then leaves no
     stale result beside it. Returns the click event, for the run to follow with `.then`."""
-    blank = lambda: tuple(None if not isinstance(o, (gr.Markdown, gr.Textbox)) else "" for o in outputs)
+    blanks = tuple(None if not isinstance(o, (gr.Markdown, gr.Textbox)) else "" for o in outputs)
+    blank = lambda: blanks if len(blanks) > 1 else blanks[0]  # one output takes its value, not a 1-tuple
     return button.click(blank, None, outputs, api_visibility="private", queue=False, show_progress="hidden")
 
 

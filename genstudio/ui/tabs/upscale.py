@@ -87,7 +87,7 @@ def build(upscalers: list[str]) -> SimpleNamespace:
                     interactive=False,
                 )
                 report = gr.Markdown()
-    common.cleared_first(go, [slider, out, report]).then(
+    common.cleared_first(go, [out, report]).then(
         upscale_image, [image, model, evaluate, tile], [slider, out, report], api_name="upscale", concurrency_id="gpu"
     )
 
@@ -100,7 +100,8 @@ def build(upscalers: list[str]) -> SimpleNamespace:
         image=image,
         out=out,
         evaluate=evaluate,
-        results=[slider, out, report],
+        # the slider is left as it is: cleared, the browser fails to decode its empty images and drops later updates
+        results=[out, report],
         opening=(opening, [image, evaluate, slider, out, report]),
         restore_outputs=[model, evaluate, tile, slider, report, out],
     )
