@@ -274,7 +274,12 @@ def cmd_walk(args) -> int:
     model = registry.load(args.model)
     split = lambda parts: [x.strip() for part in (parts or []) for x in part.split(",") if x.strip()] or None
     labels, styles = split(args.labels), split(args.styles)
-    resize = args.resize if args.resize in ("nearest", "smooth") else registry.load(args.resize)
+    shared = dict(
+        frames_per_transition=args.frames_per_transition,
+        interpolation=args.interpolation,
+        loop=args.loop,
+        background=args.background,
+    )
     if model.task == "restyle":  # a morph between real emoji, by name or picture
         from genstudio.tasks.io import read_image
         from genstudio.tasks.walk import morph_frames
@@ -284,69 +289,36 @@ def cmd_walk(args) -> int:
                 f"{args.model} morphs between emoji: give --emoji 'NAME,NAME,...' (names or picture files), no seeds"
             )
         emoji = split([args.emoji])
-        keyframes = [
-            read_image(e) if Path(e).suffix.lower() in IMAGE_SUFFIXES and Path(e).is_file() else e for e in emoji
-        ]
+        is_file = lambda e: Path(e).suffix.lower() in IMAGE_SUFFIXES and Path(e).is_file()
+        keyframes = [read_image(e) if is_file(e) else e for e in emoji]
         frames = morph_frames(
             model,
             keyframes,
-            args.frames_per_transition,
             styles=styles,
-            loop=args.loop,
-            interpolation=args.interpolation,
             display_size=args.size,
             resize=args.resize,
-            background=BACKGROUNDS[args.background],
+            **{**shared, "background": BACKGROUNDS[args.background]},
         )
-        recipe = make_recipe(
-            "walk",
-            model=args.model,
-            emoji=emoji,
+        keys = {"emoji": emoji}
+    else:
+        if not args.seeds:
+            raise UserError("give --seeds, e.g. 1,5,9-12")
+        latent = kind_of(model).latent_settings(args.truncation)
+        resize = args.resize if args.resize in ("nearest", "smooth") else registry.load(args.resize)
+        frames = walk_frames(
+            model,
+            parse_seeds(args.seeds),
+            labels=labels,
             styles=styles,
-            frames_per_transition=args.frames_per_transition,
-            fps=args.fps,
-            loop=args.loop,
-            interpolation=args.interpolation,
-            size=args.size,
-            resize=args.resize,
-            background=args.background,
+            grid_size=tuple(args.grid),
+            display_size=args.size,
+            resize=resize,
+            **latent,
+            **{**shared, "background": BACKGROUNDS[args.background]},
         )
-        written = encode_video(frames, args.output, args.fps, recipe, gif=args.gif)
-        print("wrote " + ", ".join(map(str, written)))
-        return 0
-    if not args.seeds:
-        raise UserError("give --seeds, e.g. 1,5,9-12")
-    latent = kind_of(model).latent_settings(args.truncation)
-    seeds = parse_seeds(args.seeds)
-    frames = walk_frames(
-        model,
-        seeds,
-        args.frames_per_transition,
-        labels=labels,
-        styles=styles,
-        interpolation=args.interpolation,
-        loop=args.loop,
-        grid_size=tuple(args.grid),
-        display_size=args.size,
-        **latent,
-        resize=resize,
-        background=BACKGROUNDS[args.background],
-    )
+        keys = {"seeds": args.seeds, "labels": labels, "grid": args.grid, **latent}
     recipe = make_recipe(
-        "walk",
-        model=args.model,
-        seeds=args.seeds,
-        labels=labels,
-        styles=styles,
-        frames_per_transition=args.frames_per_transition,
-        fps=args.fps,
-        loop=args.loop,
-        interpolation=args.interpolation,
-        grid=args.grid,
-        size=args.size,
-        **latent,
-        resize=args.resize,
-        background=args.background,
+        "walk", model=args.model, **keys, styles=styles, fps=args.fps, size=args.size, resize=args.resize, **shared
     )
     written = encode_video(frames, args.output, args.fps, recipe, gif=args.gif)
     print("wrote " + ", ".join(map(str, written)))
