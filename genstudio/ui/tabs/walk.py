@@ -345,25 +345,7 @@ def build(generators: list[str], upscalers: list[str], restylers: list[str] = ()
         styles=styles,
         truncation=truncation,
         temperature=temperature,
-        restore_outputs=[
-            model,
-            seeds,
-            labels,
-            styles,
-            fpt,
-            fps,
-            interpolation,
-            loop,
-            cols,
-            rows,
-            size,
-            resize,
-            truncation,
-            temperature,
-            background,
-            emoji,
-            video,
-        ],
+        restore_outputs=[*inputs[:-1], video],  # every setting but the uploads (a recipe holds none), then the video
     )
 
 
