@@ -148,17 +148,10 @@ def test_bad_seeds(tiny, seed):
         conditional_tab.conditional,
         "tiny-cgan",
         "Bag",
-        None,
-        "one class",
-        None,
-        None,
-        0.5,
-        seed,
-        4,
-        0,
-        "white",
-        2,
-        False,
+        seed=seed,
+        n=4,
+        truncation=0,
+        display_scale=2,
         match="seed must be a whole number",
     )
 
@@ -327,3 +320,7 @@ def test_sample_accepts_or_refuses_clearly(tiny, seed, n):
         assert "seed" in str(exc) or "number of images" in str(exc)
     else:
         assert out.shape == (n, 28, 28, 1)
+
+
+def test_an_empty_seed_says_so(tiny):
+    _error(sample_tab.sample, "tiny-gan", None, 4, match="the seed box is empty")  # not "got None"

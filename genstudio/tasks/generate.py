@@ -24,7 +24,7 @@ GENERATIVE_TASKS = ("sample", "conditional")
 def check_seed(seed) -> int:
     """Seeds are whole numbers in [0, 2^32 - 1]; anything else is a clear error."""
     if seed is None or (isinstance(seed, str) and not seed.strip()):
-        raise UserError(f"the seed is empty: give a whole number from 0 to {MAX_SEED}")
+        raise UserError(f"seed must be a whole number from 0 to {MAX_SEED}; the seed box is empty")
     if isinstance(seed, bool):
         raise UserError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     if isinstance(seed, float):
