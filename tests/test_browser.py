@@ -147,9 +147,12 @@ def test_sample_tab_with_emoji_style_and_background(page):
 
     own = registry.inspect("emoji-gan").card["sampling"]["truncation"]
     slider = page.get_by_role("spinbutton", name="Truncation").locator("visible=true").first
-    assert float(slider.input_value()) == own > 0
-    assert not registry.inspect("cgan-mnist").card.get("sampling")
-    _pick(page, "Model", "cgan-mnist")  # a GAN without a setting of its own: off
+    assert float(slider.input_value()) == own
+    other = registry.inspect("gan-fmnist").card["sampling"]["truncation"]
+    assert other > 0 and not registry.inspect("cgan-mnist").card.get("sampling")
+    _pick(page, "Model", "gan-fmnist")  # a GAN with a setting of its own
+    expect(slider).to_have_value(f"{other:g}")
+    _pick(page, "Model", "cgan-mnist")  # a GAN without one: off
     expect(slider).to_have_value("0")
     _pick(page, "Model", "emoji-gan")
     expect(slider).to_have_value(f"{own:g}")
