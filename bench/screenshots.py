@@ -75,7 +75,7 @@ def main() -> None:
             before = page.locator("#sample-output img").first.get_attribute("src")
             page.get_by_role("spinbutton", name="Seed").first.fill(seed)
             page.click("#sample-go")
-            page.wait_for_function("s => document.querySelector('#sample-output img').src !== s", arg=before)
+            page.wait_for_function("s => (document.querySelector('#sample-output img') || {}).src !== s", arg=before)
         tab("History")
         page.wait_for_function("() => document.querySelectorAll('#history-gallery img').length >= 3")
         page.wait_for_timeout(1000)
@@ -108,7 +108,7 @@ def inpaint_screenshot(page, tab) -> None:
     page.wait_for_timeout(500)  # the editor commits the stroke asynchronously
     before = page.locator("#inpaint-output img").first.get_attribute("src")
     page.click("#inpaint-go")
-    page.wait_for_function("s => document.querySelector('#inpaint-output img').src !== s", arg=before)
+    page.wait_for_function("s => (document.querySelector('#inpaint-output img') || {}).src !== s", arg=before)
     page.wait_for_timeout(1500)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(REPO / "assets" / "screenshot-inpaint.png"))

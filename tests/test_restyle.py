@@ -162,7 +162,7 @@ def test_restyle_tab_shows_the_input_in_every_style_with_the_baselines_and_its_r
     assert recipe["task"] == "restyle" and recipe["input"] == "uploaded picture" and recipe["baselines"] is True
     assert np.asarray(single).shape == (64, 64, 4)  # the first result alone keeps its alpha
     # rows: the picture, its colour transfer, its lookup; columns: input + 3 styles (128-px cells, a 170-px name margin)
-    assert np.asarray(sheet).shape[0] == 30 + 3 * (64 + 4) * 2 + 8 and note == ""
+    assert np.asarray(sheet).shape[0] == 56 + 3 * (64 + 4) * 2 + 8 and note == ""
     named, _, note = restyle_tab("tiny-restyle", None, "cat face, pizza", "fluent", True, "transparent")
     assert read_recipe(named)["emoji"] == "cat face, pizza" and "baselines redraw a picture" in note
     assert np.asarray(named).shape[2] == 4  # transparent background: an RGBA sheet

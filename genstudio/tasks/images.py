@@ -117,14 +117,16 @@ def on_background(image: np.ndarray, background: str = "white") -> np.ndarray:
     return composite(image, 255 if background == "white" else 0)
 
 
-def label_rows(image: np.ndarray, names: list[str], margin: int | None = None, background: int = 255) -> np.ndarray:
+def label_rows(
+    image: np.ndarray, names: list[str], margin: int | None = None, background: int = 255, font_size: int | None = None
+) -> np.ndarray:
     """Write one name per row in a left margin: an 'all classes' grid that says which row is which.
     The text grows with the rows (and the margin with the longest name), so it stays legible
     when a large grid is shown shrunk."""
     from PIL import ImageDraw, ImageFont
 
     rgb = as_rgb(image) if image.ndim == 2 or image.shape[2] != 4 else image
-    font = ImageFont.load_default(size=int(np.clip(rgb.shape[0] / len(names) / 5, 12, 40)))
+    font = ImageFont.load_default(size=font_size or int(np.clip(rgb.shape[0] / len(names) / 5, 12, 40)))
     if margin is None:
         margin = max(150, int(max(font.getlength(n) for n in names)) + 16)
     out = Image.new(

@@ -17,6 +17,7 @@ ALL_STYLES = "all three"
 OPENING_NAMES = ("cat face", "slice of pizza", "rocket", "grinning face with smiling eyes")
 EXAMPLE_NAMES = ("dog face", "red apple", "soccer ball", "sunflower", "hot beverage", "guitar")
 CELL_SCALE = 2  # 64-px emoji shown at 128 px
+HEADER_PX = 56
 
 
 def _sheet(rows: list[list[np.ndarray]], row_names: list[str], titles: list[str], background: str) -> np.ndarray:
@@ -28,14 +29,15 @@ def _sheet(rows: list[list[np.ndarray]], row_names: list[str], titles: list[str]
     sheet = images.on_background(sheet, background)
     fill = 0 if sheet.shape[2] == 4 else 255
     width = sheet.shape[1]
-    sheet = images.label_rows(sheet, row_names, background=fill)
+    sheet = images.label_rows(sheet, row_names, background=fill, font_size=20)
     margin = sheet.shape[1] - width
-    header = Image.new("RGBA" if sheet.shape[2] == 4 else "RGB", (sheet.shape[1], 30), (fill,) * sheet.shape[2])
+    # the titles sit low in a taller band: the image box's buttons cover its top right corner
+    header = Image.new("RGBA" if sheet.shape[2] == 4 else "RGB", (sheet.shape[1], HEADER_PX), (fill,) * sheet.shape[2])
     draw, font = ImageDraw.Draw(header), ImageFont.load_default(size=18)
     cell = width / len(titles)
     ink = (40, 40, 40) + ((255,) if sheet.shape[2] == 4 else ())
     for c, title in enumerate(titles):
-        draw.text((margin + cell * (c + 0.5), 15), title, fill=ink, font=font, anchor="mm")
+        draw.text((margin + cell * (c + 0.5), HEADER_PX - 15), title, fill=ink, font=font, anchor="mm")
     return np.concatenate([np.asarray(header), sheet])
 
 
@@ -67,10 +69,11 @@ def restyle(
     made = {
         s: restyling.restyle(restyler, images=pictures, names=None if pictures else row_names, style=s) for s in styles
     }
-    inputs = [restyling.fit(p) for p in pictures] if pictures else [np.zeros((64, 64, 4), np.uint8)] * len(row_names)
+    # a picture is shown beside its restyles; a named emoji has no picture, its row name says what it is
+    inputs = [[restyling.fit(p)] for p in pictures] if pictures else [[] for _ in row_names]
     rows, names = [], []
     for i, name in enumerate(row_names):
-        rows.append([inputs[i]] + [made[s][i] for s in styles])
+        rows.append(inputs[i] + [made[s][i] for s in styles])
         names.append(name)
     notes = []
     if baselines and pictures is None:
@@ -78,19 +81,19 @@ def restyle(
     elif baselines:
         colours = restyler.card.get("style_colours") or {}
         for i, name in enumerate(row_names):
-            rows.append([inputs[i]] + [restyling.colour_transfer(pictures[i], colours[s]) for s in styles])
+            rows.append(inputs[i] + [restyling.colour_transfer(pictures[i], colours[s]) for s in styles])
             names.append(f"{name}: colour transfer")
         try:
             found = {s: restyling.lookup_in_training_set(restyler, pictures, s) for s in styles}
             for i, name in enumerate(row_names):
-                rows.append([inputs[i]] + [found[s][i] for s in styles])
+                rows.append(inputs[i] + [found[s][i] for s in styles])
                 names.append(f"{name}: lookup")
         except UserError as exc:
             notes.append(f"lookup unavailable ({exc})")
     recipe = io.make_recipe(
         "restyle", model=model, style=style, baselines=bool(baselines), background=background, **given
     )
-    sheet = _sheet(rows, names, ["input"] + styles, background)
+    sheet = _sheet(rows, names, (["input"] if pictures else []) + styles, background)
     note = "; ".join(notes)
     return png(sheet, recipe), png(made[styles[0]][0], {**recipe, "style": styles[0]}), note
 
