@@ -51,9 +51,9 @@ def restyle(
     background: str = "white",
     sent=None,
 ):
-    """Returns (the sheet as a PNG with its recipe, the restyled emoji of the first input in the
-    first style as an RGBA PNG). Input: `sent` pictures (from another tab), else the uploaded
-    `picture`, else the `emoji` name."""
+    """Returns (the sheet as a PNG with its recipe, the first input's restyle in the first style as an
+    RGBA PNG, a note). Input: `sent` pictures (from another tab), else the uploaded `picture`, else
+    `emoji` names (comma-separated). The parameters are the recipe's names: the API takes them as keywords."""
     restyler = load_model(model, "restyle")
     if sent:
         pictures = [io.read_image(p) for p in sent][: restyling.MAX_ROWS]
