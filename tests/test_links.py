@@ -51,3 +51,47 @@ def test_a_link_keeps_good_values_and_names_the_bad_ones(tiny):
     ):
         clean, notes = links.checked(bad)
         assert clean is None and len(notes) == 1
+
+
+def test_a_walk_link_with_bad_values_keeps_the_tabs_defaults(tiny):
+    """?task=walk&seeds=1-99999&fps=9999: the bad values go, the seeds box keeps its default and truncation its
+    model's own setting (it was left empty and at 0)."""
+    from genstudio.ui import common
+    from genstudio.ui.tabs import walk
+
+    clean, notes = links.checked(recipe_from_query("?task=walk&seeds=1-99999&fps=9999&model=tiny-emoji"))
+    assert {"seeds", "fps"}.isdisjoint(clean) and len(notes) == 2
+    restored = walk.restore(clean)
+    assert restored[1] == walk.DEFAULT_SEEDS and restored[5] == 24
+    assert restored[12] == common.latent_default("tiny-emoji", "truncation")
+
+
+def test_a_link_that_opens_nothing_says_what_was_wrong(tiny):
+    for query, said in (("?tab=sample", "names no tab"), ("?%%%%", "names no tab"), ("?task=models", "cannot open")):
+        clean, notes = links.checked(recipe_from_query(query))
+        assert clean is None and said in notes[0] and "None" not in notes[0], notes
+    clean, notes = links.checked(recipe_from_query("?model=banana&n=-3&seed=abc&task=sample"))
+    assert clean is None and "banana" in notes[0]
+
+
+def test_the_start_page_keeps_its_results_when_a_link_opens_nothing(tiny):
+    from types import SimpleNamespace
+
+    request = lambda query: SimpleNamespace(query_params=query)
+    assert links.query_task(request("model=banana&n=-3&seed=abc&task=sample")) is None  # the openings are shown
+    assert links.query_task(request("task=sample&model=tiny-emoji&seed=3")) == "sample"  # the link's own result
+
+
+def test_label_conditioned_offers_only_its_models_modes():
+    import gradio as gr
+
+    from genstudio.ui.tabs import conditional
+
+    with gr.Blocks():
+        tab = conditional.build(["cgan-fmnist", "emoji-gan"])
+    modes, count, blend_label, blend_style, weight = tab.mode_controls("cgan-fmnist", "all styles")
+    assert "all styles" not in modes["choices"] and modes["value"] == "one class"  # no styles: not offered
+    modes, count, blend_label, blend_style, weight = tab.mode_controls("emoji-gan", "all classes")
+    assert count["maximum"] == 32 and not blend_label["visible"] and not weight["visible"]
+    _, count, blend_label, blend_style, weight = tab.mode_controls("emoji-gan", "blend styles")
+    assert count["maximum"] == 64 and blend_style["visible"] and not blend_label["visible"] and weight["visible"]
