@@ -244,23 +244,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
         pickers=pickers,
         mode_controls=mode_controls,
         mode_outputs=mode_outputs,
-        restore_outputs=[
-            model,
-            label,
-            style,
-            mode,
-            blend_label,
-            blend_style,
-            weight,
-            seed,
-            count,
-            truncation,
-            temperature,
-            background,
-            scale,
-            smooth,
-            out,
-        ],
+        restore_outputs=[*inputs, out],  # every setting, then the result (cleared on a restore)
     )
 
 
