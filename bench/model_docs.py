@@ -7,7 +7,6 @@ model table: the cards are the one source, so docs and weights never disagree.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -16,62 +15,16 @@ sys.path.insert(0, str(REPO))
 DOCS = REPO / "docs" / "models"
 
 
-def model_page(info, params_m: float, size_mb: float) -> str:
-    """One model's page: what it is, how it was made, every figure its card holds."""
-    from genstudio.card import earlier_stages, headline
+def model_page(info, size_mb: float) -> str:
+    """One model's page: the card the Models tab shows (one rendering of it, so the two never
+    disagree), its headline figure, size and picture."""
+    from genstudio.card import headline
+    from genstudio.ui.tabs.models import model_card_markdown
 
-    c, p = info.card, info.card.get("provenance", {})
     lines = [
-        f"# {info.name}",
+        model_card_markdown(info.name).replace(f"### {info.name}", f"# {info.name}", 1),
         "",
-        c.get("description", ""),
-        "",
-        "| field | value |",
-        "|---|---|",
-        f"| task | {c.get('task')} |",
-        f"| architecture | `{info.arch}` ({params_m:.2f} M parameters, {size_mb:.1f} MB) |",
-        f"| dataset | {c.get('dataset')} |",
-    ]
-    for key in ("labels", "styles"):
-        if c.get(key):
-            lines.append(f"| {key} | {', '.join(c[key])} |")
-    if c.get("names"):
-        lines.append(f"| emoji it draws by name | {len(c['names']):,} |")
-    if c.get("split"):
-        lines.append(f"| split | {c['split']} |")
-    if c.get("sampling"):
-        lines.append(f"| default sampling | {json.dumps(c['sampling'])} |")
-    if c.get("credits"):
-        lines.append(f"| credits | {c['credits']} |")
-    if p.get("steps"):
-        lines.append(
-            f"| trained | {p['steps']} steps, {p.get('wall_time_minutes')} min on {p.get('device')} "
-            f"({p.get('torch_threads')} threads, {p.get('precision', 'fp32')}), "
-            f"commit `{(p.get('git_commit') or '')[:10]}` |"
-        )
-    if c.get("recipe"):
-        lines.append(f"| recipe | `configs/recipes/{c['recipe']}.toml` (`genstudio reproduce {info.name}`) |")
-    stages = earlier_stages(c)
-    for i, stage in enumerate(stages, 1):
-        lines.append(
-            f"| stage {i} | `{stage.get('model')}`: {stage.get('steps')} steps, {stage.get('wall_time_minutes')} min |"
-        )
-    if stages:
-        total = (p.get("wall_time_minutes") or 0) + sum(s.get("wall_time_minutes") or 0 for s in stages)
-        lines.append(f"| CPU in all | {total:.0f} min |")
-    lines += [
-        "",
-        f"**Headline:** {headline(c)}",
-        "",
-        "## Figures",
-        "",
-        f"Measured by `genstudio eval {info.name}` on a 2-core CPU and stored in the card.",
-        "",
-        "| metric | value |",
-        "|---|---|",
-    ]
-    lines += [
-        f"| {k} | {json.dumps(v) if isinstance(v, (dict, list)) else v} |" for k, v in c.get("metrics", {}).items()
+        f"**Headline:** {headline(info.card)}; file {size_mb:.1f} MB.",
     ]
     if (REPO / "assets" / "models" / f"{info.name}.png").exists():
         lines += ["", f"![{info.name}](../../assets/models/{info.name}.png)"]
@@ -84,7 +37,7 @@ def pages() -> dict[str, str]:
     out = {}
     for info in registry.list_models():
         path = registry.checkpoint_path(info.name)
-        out[f"{info.name}.md"] = model_page(info, registry.parameter_count(info.name) / 1e6, path.stat().st_size / 1e6)
+        out[f"{info.name}.md"] = model_page(info, path.stat().st_size / 1e6)
     return out
 
 
