@@ -55,25 +55,53 @@ class EDSR(nn.Module):
         blocks: residual blocks.
         channels: image channels the net works in (3; grayscale is replicated by the task).
         res_scale: residual scaling inside blocks.
+        upsampler: "progressive" (EDSR's: a conv and a x2 pixel shuffle per octave, then a conv at
+            full size) or "shuffle" (ESPCN's and ECBSR's: one conv to channels x scale² at low
+            resolution and one pixel shuffle; about half the compute of a x4 net).
     """
 
-    def __init__(self, scale: int = 2, width: int = 32, blocks: int = 8, channels: int = 3, res_scale: float = 1.0):
+    def __init__(
+        self,
+        scale: int = 2,
+        width: int = 32,
+        blocks: int = 8,
+        channels: int = 3,
+        res_scale: float = 1.0,
+        upsampler: str = "progressive",
+    ):
         super().__init__()
+        if upsampler not in ("progressive", "shuffle"):
+            raise UserError(f"upsampler must be 'progressive' or 'shuffle', got {upsampler!r}")
         if scale not in (2, 3, 4):
             raise UserError("scale must be 2, 3 or 4")
         self.scale = scale
+        self._width, self._blocks, self._channels = width, blocks, channels
         self.head = nn.Conv2d(channels, width, 3, padding=1)
         self.body = nn.Sequential(
             *[ResBlock(width, res_scale) for _ in range(blocks)], nn.Conv2d(width, width, 3, padding=1)
         )
-        steps = [scale] if scale == 3 else [2] * int(math.log2(scale))
-        up: list[nn.Module] = []
-        for s in steps:
-            up += [nn.Conv2d(width, width * s * s, 3, padding=1), nn.PixelShuffle(s)]
-        self.upsample = nn.Sequential(*up)
-        self.tail = nn.Conv2d(width, channels, 3, padding=1)
-        nn.init.zeros_(self.tail.weight)
-        nn.init.zeros_(self.tail.bias)
+        if upsampler == "shuffle":
+            self.upsample = nn.Sequential(
+                nn.Conv2d(width, channels * scale * scale, 3, padding=1), nn.PixelShuffle(scale)
+            )
+            self.tail, last = nn.Identity(), self.upsample[0]
+        else:
+            steps = [scale] if scale == 3 else [2] * int(math.log2(scale))
+            up: list[nn.Module] = []
+            for s in steps:
+                up += [nn.Conv2d(width, width * s * s, 3, padding=1), nn.PixelShuffle(s)]
+            self.upsample = nn.Sequential(*up)
+            self.tail = last = nn.Conv2d(width, channels, 3, padding=1)
+        nn.init.zeros_(last.weight)  # starts as bicubic
+        nn.init.zeros_(last.bias)
+
+    def adapt_from(self, arch: str, kwargs: dict, weights: dict) -> dict | None:
+        """An EDSR of the same width, depth and channels lends its head and body (its features),
+        whatever its scale or upsampler: x4 starts from x2's body, a new upsampler from the old."""
+        same = lambda key, default: kwargs.get(key, default) == getattr(self, f"_{key}")
+        if arch != "edsr" or not all(same(k, d) for k, d in (("width", 32), ("blocks", 8), ("channels", 3))):
+            return None
+        return {k: v for k, v in weights.items() if k.startswith(("head.", "body."))}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x in [0, 1] (B, C, h, w) -> (B, C, h*scale, w*scale), not clamped."""

@@ -543,7 +543,9 @@ class SRFamily(Family):
         self.optimizers = {"net": self._adam(net, self.t.lr)}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
         self.patch = self.t.lr_patch
-        self.val = [] if self.emoji else data.load_photos([self.data_cfg.val])
+        if not self.emoji:  # validation: the chosen set ("unseen": photos no training set holds), Set5 beside it
+            self.val = data.unseen_crops() if self.data_cfg.val == "unseen" else data.load_photos([self.data_cfg.val])
+            self.set5 = data.load_photos(["val/set5"])
 
     def emoji_low_res(self, hr: torch.Tensor) -> torch.Tensor:
         """Area downsampling: how the 32-px generator's training emoji were made."""
@@ -592,11 +594,18 @@ class SRFamily(Family):
                 "emoji_test_psnr_bicubic": round(psnr_of(bicubic), 3),
             }
         loaded = registry.LoadedModel("training", net, self.card(), self.arch, self.device)
-        scores = []
-        for hr in self.val:
-            hr = hr[: hr.shape[0] - hr.shape[0] % self.scale, : hr.shape[1] - hr.shape[1] % self.scale]
-            scores.append(sr_scores(upscale_array(bicubic_downscale(hr, self.scale), loaded), hr, self.scale)[0])
-        return {"set5_psnr_y": round(float(np.mean(scores)), 3)}
+
+        def mean_psnr(photos):
+            scores = []
+            for hr in photos:
+                hr = hr[: hr.shape[0] - hr.shape[0] % self.scale, : hr.shape[1] - hr.shape[1] % self.scale]
+                scores.append(sr_scores(upscale_array(bicubic_downscale(hr, self.scale), loaded), hr, self.scale)[0])
+            return round(float(np.mean(scores)), 3)
+
+        scores = {"set5_psnr_y": mean_psnr(self.set5)}
+        if self.data_cfg.val == "unseen":
+            scores["unseen_psnr_y"] = mean_psnr(self.val)
+        return scores
 
     @torch.no_grad()
     def preview(self, net):
@@ -606,7 +615,7 @@ class SRFamily(Family):
             lr = self.emoji_low_res(hr)
             rows = [F.interpolate(lr, scale_factor=self.scale, mode="nearest"), net(lr).clamp(0, 1), hr]
             return composite(grid(to_uint8(torch.cat(rows)), 8, fill=0), 255, premultiplied=True)
-        hr = self.val[min(2, len(self.val) - 1)][:128, :128]  # Set5 butterfly: edges show SR best
+        hr = self.set5[2][:128, :128]  # Set5 butterfly: edges show SR best
         lr = (
             torch.from_numpy(np.array(bicubic_downscale(hr, self.scale)))
             .permute(2, 0, 1)[None]

@@ -41,9 +41,11 @@ def editor_to_image_and_mask(editor: dict | None) -> tuple[np.ndarray, np.ndarra
 # waiting for the editor's own upload/input events and a quiet second was not enough: they also
 # fire for other changes, e.g. a relayout). So a photo given to the editor (its file input, or
 # dropped on it) becomes the expected one (its shape and a thumbnail), and Inpaint first waits
-# until the editor's canvas shows it (it says so if that never comes). The editor drops a file it
-# cannot show without a word: a non-image prompts the hidden "not an image" button, whose
-# callback says so.
+# until the editor's canvas shows it (it says so if that never comes). Then it reads the photo and
+# the strokes off that canvas and sends them with the press: the editor's own value can still be
+# the photo before (it sends the value it was last given until a stroke marks it edited; seen
+# once in CI). The editor drops a file it cannot show without a word: a non-image prompts the
+# hidden "not an image" button, whose callback says so.
 EDITOR_WATCH_JS = f"""() => {{
   const state = window.genstudioEditor = {{ expected: null }};
   const look = async (file) => {{  // a photo's shape and an 8 x 8 thumbnail: enough to tell two photos apart
@@ -62,6 +64,19 @@ EDITOR_WATCH_JS = f"""() => {{
     if (!canvasReady()) return false;
     const blobs = await window.editor.get_blobs();
     return Boolean(blobs.background) && same(await look(blobs.background), seen);
+  }};
+  const dataUrl = (blob) => new Promise((resolve, reject) => {{
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = reject;
+    reader.readAsDataURL(blob);
+  }});
+  window.genstudioCanvas = async () => {{  // what the canvas shows, as JSON of PNG data URLs ("{{}}": nothing)
+    if (!canvasReady()) return "{{}}";
+    const blobs = await window.editor.get_blobs();
+    if (!blobs.background) return "{{}}";
+    const layers = await Promise.all(blobs.layers.filter(Boolean).map(dataUrl));
+    return JSON.stringify({{ background: await dataUrl(blobs.background), layers }});
   }};
   window.genstudioEditorSettled = async () => {{
     const expected = state.expected;
@@ -119,7 +134,7 @@ WAIT_JS = """async () => {
     await new Promise((r) => setTimeout(r, 200));
   window.genstudioEditorBusy = false;  // said once; the next press goes on with what the editor holds
   window.genstudioEditor.expected = null;
-  return [ready, ""];
+  return [ready ? await window.genstudioCanvas() : "", ""];
 }"""
 STILL_LOADING = "the photo is still loading into the editor: press Inpaint again in a moment"
 
@@ -145,17 +160,39 @@ def inpaint_editor(
     mask_file=None,
     invert=False,
     overlay=False,
-    editor_ready=True,
+    canvas=None,
     best=False,
 ):
     """The Inpaint tab: (result with recipe, mask shown, notice). A mask file, when given,
-    replaces the painted strokes (white = fill, the photo's size)."""
-    if editor_ready is False:
-        raise UserError(STILL_LOADING)
-    image, mask = editor_to_image_and_mask(editor)
+    replaces the painted strokes (white = fill, the photo's size). `canvas`: the page's reading
+    of the editor's canvas (see EDITOR_WATCH_JS); None takes the editor value as given."""
+    image, mask = editor_to_image_and_mask(_as_shown(editor, canvas))
     if mask_file is not None:
         mask = _mask_file(mask_file, image.shape[:2])
     return _inpaint(image, mask, method_name, strategy, dilate, feather, invert, overlay, best)
+
+
+def _as_shown(editor, canvas: str | None):
+    """The editor value the page read off its canvas (JSON of PNG data URLs), else `editor`;
+    "" means the photo never reached the canvas."""
+    if canvas is None:
+        return editor
+    if canvas == "":
+        raise UserError(STILL_LOADING)
+    import base64
+    import io as bytes_io
+    import json
+
+    from PIL import Image
+
+    try:
+        shown = json.loads(canvas)
+        decode = lambda url: np.asarray(Image.open(bytes_io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+        if not shown.get("background"):
+            return editor
+        return {"background": decode(shown["background"]), "layers": [decode(layer) for layer in shown["layers"]]}
+    except (ValueError, KeyError, IndexError, TypeError, OSError):
+        raise UserError("the editor's canvas could not be read: press Inpaint again") from None
 
 
 def _mask_file(path, shape) -> np.ndarray:
@@ -210,13 +247,12 @@ def _inpaint(image, mask, method_name, strategy, dilate, feather, invert=False, 
 
 
 @user_errors
-def extend_image(image, model, left=0, top=0, right=0, bottom=0, overlay=False, editor_ready=True):
+def extend_image(image, model, left=0, top=0, right=0, bottom=0, overlay=False, canvas=None):
     """Outpainting: the photo extended by the given pixels on each side, the border filled by
-    the model (the original pixels unchanged). `image`: an editor value or an image file."""
-    if editor_ready is False:
-        raise UserError(STILL_LOADING)
-    if isinstance(image, dict):
-        image, _ = editor_to_image_and_mask(image)
+    the model (the original pixels unchanged). `image`: an editor value or an image file;
+    `canvas` as for inpaint_editor."""
+    if isinstance(image, dict) or canvas is not None:
+        image, _ = editor_to_image_and_mask(_as_shown(image, canvas))
     elif image is None:
         raise UserError("upload an image to extend")
     else:
@@ -342,7 +378,7 @@ def build(inpainters: list[str]) -> SimpleNamespace:
             api_mask = common.ImageInput(type="filepath", label="mask")
             api_go = gr.Button("inpaint (API)")
             api_extend = gr.Button("outpaint (API)")
-            editor_ready = gr.Checkbox(value=True, label="editor ready")
+            canvas = gr.Textbox(label="the editor's canvas, read on the page")
             incoming = gr.Image(
                 type="numpy", format="png", label="sent from another tab"
             )  # then loaded by LOAD_INCOMING_JS
@@ -350,16 +386,16 @@ def build(inpainters: list[str]) -> SimpleNamespace:
 
     not_an_image_button.click(not_an_image, None, note, api_visibility="private")
     # first wait for the editor (and clear the last result's note), then inpaint what it shows
-    go.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
+    go.click(None, None, [canvas, note], js=WAIT_JS, api_visibility="private").then(
         inpaint_editor,
-        [editor, method, strategy, dilate, feather, mask_file, invert, overlay, editor_ready, best],
+        [editor, method, strategy, dilate, feather, mask_file, invert, overlay, canvas, best],
         [out, mask_shown, note],
         api_name="inpaint_editor",
         concurrency_id="gpu",
     )
-    extend.click(None, None, [editor_ready, note], js=WAIT_JS, api_visibility="private").then(
+    extend.click(None, None, [canvas, note], js=WAIT_JS, api_visibility="private").then(
         extend_image,
-        [editor, method, left, top, right, bottom, overlay, editor_ready],
+        [editor, method, left, top, right, bottom, overlay, canvas],
         [out, mask_shown, note],
         api_visibility="private",
         concurrency_id="gpu",
