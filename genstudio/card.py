@@ -38,6 +38,7 @@ class Card:
     provenance: dict[str, Any] = field(default_factory=dict)  # config, steps, time, commit, curve
     stages: list[dict[str, Any]] = field(default_factory=list)  # earlier stages this model was made from
     sampling: dict[str, Any] = field(default_factory=dict)  # default latent settings (GAN truncation, VAE temperature)
+    recipe: dict[str, Any] | None = None  # the recipe (configs/MODEL.toml) it was built by: its stages, at what scale
     version: int = CARD_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,7 +133,10 @@ def headline(card: dict) -> str:
             parts.append(f"class accuracy {m['class_accuracy']} (real {m.get('real_test_accuracy')})")
         return "; ".join(p for p in parts if p)
     if task == "upscale":
-        return f"Set5 Y PSNR {m.get('set5_psnr_y_model')} dB (bicubic {m.get('set5_psnr_y_bicubic')})"
+        set5 = f"Set5 Y PSNR {m.get('set5_psnr_y_model')} dB (bicubic {m.get('set5_psnr_y_bicubic')})"
+        if "unseen_psnr_y_model" in m:
+            return f"unseen photos Y PSNR {m['unseen_psnr_y_model']} dB (bicubic {m['unseen_psnr_y_bicubic']}); {set5}"
+        return set5
     if task == "inpaint" and "unseen 20-40% gain over telea (dB)" in m:
         gains = " / ".join(f"{m[f'unseen {b} gain over telea (dB)']:+.2f}" for b in BANDS)
         return f"{gains} dB over OpenCV Telea (holes of 5-10 / 10-20 / 20-40 %, unseen photos)"

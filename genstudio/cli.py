@@ -8,8 +8,10 @@ Examples:
     genstudio inpaint --model inpaint-photo --input photos/ --mask masks/ --output filled/
     genstudio outpaint --model inpaint-photo --input photo.png --extend 64,0,64,0 --output wider.png
     genstudio walk --model gan-fmnist --seeds 1,5,9-12 --frames-per-transition 30 --fps 30 --loop --output walk.mp4
-    genstudio train configs/sr-x2.toml --set train.steps=2000   (writes runs/sr-x2/)
-    genstudio train configs/sr-x2.toml --resume
+    genstudio reproduce sr-x2                  (its recipe's stages into runs/, then promoted)
+    genstudio reproduce emoji-gan --scale 0.01 --run-dir /tmp/runs --no-eval
+    genstudio train configs/stages/sr-x2.toml --set train.steps=2000   (one stage, into runs/sr-x2/)
+    genstudio train configs/stages/sr-x2.toml --resume
     genstudio promote runs/sr-x2
     genstudio eval sr-x2
     genstudio serve --port 7860 --share
@@ -340,6 +342,20 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    from genstudio.train.recipes import reproduce
+
+    path = reproduce(
+        args.model,
+        scale=args.scale,
+        runs=args.run_dir,
+        evaluate=not args.no_eval,
+        progress=lambda m: print(m, file=sys.stderr),
+    )
+    print(f"promoted to {path}")
+    return 0
+
+
 def cmd_promote(args) -> int:
     from genstudio.eval.evaluate import promote
 
@@ -472,7 +488,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", action="store_true", help="create a public gradio.live link")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("train", help="train a model from a config in configs/")
+    p = sub.add_parser("reproduce", help="rebuild a shipped model from its recipe (configs/MODEL.toml)")
+    p.add_argument("model")
+    p.add_argument("--scale", type=float, default=1.0, help="run every stage at this fraction of its steps")
+    p.add_argument("--run-dir", default="runs", help="where the stages' runs go (default runs/)")
+    p.add_argument("--no-eval", action="store_true", help="promote without evaluating (no figures in the card)")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("train", help="train one stage from a config in configs/stages/")
     p.add_argument("config")
     p.add_argument("--resume", action="store_true", help="continue exactly from RUN_DIR/state.pt")
     p.add_argument("--run-dir", help="where the run writes its model, state and log (default runs/NAME)")

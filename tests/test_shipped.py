@@ -155,7 +155,7 @@ def test_the_sharper_inpainter_fills_with_more_detail_for_a_little_psnr():
 def test_the_shelf_holds_results_and_their_cards_hold_the_stages():
     """Curriculum stages are provenance, not models to pick: only the result is shipped, and
     its card records each stage (config, steps, time, commit, figures); the stage configs
-    stay in configs/ so the chain reproduces from runs/."""
+    stay in configs/stages/ so the recipe reproduces the chain."""
     from pathlib import Path
 
     from genstudio.card import earlier_stages
@@ -176,6 +176,6 @@ def test_the_shelf_holds_results_and_their_cards_hold_the_stages():
     for stage in stages:
         assert stage["steps"] > 0 and stage["wall_time_minutes"] > 0 and stage["config"]["name"] == stage["model"]
         assert stage["git_commit"] and any(key.endswith("20-40% psnr model") for key in stage["metrics"])
-        assert Path(registry.checkpoint_dir().parent / "configs" / f"{stage['model']}.toml").exists()
+        assert Path(registry.checkpoint_dir().parent / "configs" / "stages" / f"{stage['model']}.toml").exists()
     text = models.model_card_markdown("inpaint-photo")
     assert all(f"`{name}`" in text for name in chain)

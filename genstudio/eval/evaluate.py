@@ -32,9 +32,7 @@ def _classifier_for(dataset: str) -> LoadedModel:
     for info in registry.list_models("classify"):
         if info.card.get("dataset") == dataset:
             return registry.load(info.name)
-    raise UserError(
-        f"no classifier trained on {dataset!r}: run `genstudio train configs/<dataset>-classifier.toml` first"
-    )
+    raise UserError(f"no classifier trained on {dataset!r}: run `genstudio reproduce <dataset>-classifier` first")
 
 
 @torch.no_grad()
@@ -683,15 +681,21 @@ def evaluate(
     return metrics
 
 
-def promote(run_dir: str | Path, progress: Progress = print) -> tuple[Path, dict[str, Any]]:
+def promote(
+    run_dir: str | Path, progress: Progress = print, evaluate: bool = True, recipe: dict[str, Any] | None = None
+) -> tuple[Path, dict[str, Any]]:
     """Evaluate a training run's model (the same evaluation as `genstudio eval`), write the
-    figures into its card and only then put it on the shelf (checkpoints/ + MANIFEST.json)."""
+    figures into its card and only then put it on the shelf (checkpoints/ + MANIFEST.json).
+    `evaluate=False` ships it with no figures (a recipe's chain checked at a tiny scale);
+    `recipe` is recorded in the card: the recipe that built it."""
     if not Path(run_dir).is_dir():
         raise UserError(f"{run_dir} is not a run directory")
     checkpoint = _run_checkpoint(run_dir)
     model = registry.load_file(checkpoint)
-    progress(f"evaluating {model.name} from {checkpoint}")
-    metrics = measure(model, progress)
-    _save_picture(model)
-    registry.publish(checkpoint, metrics=metrics)
+    metrics: dict[str, Any] = {}
+    if evaluate:
+        progress(f"evaluating {model.name} from {checkpoint}")
+        metrics = measure(model, progress)
+        _save_picture(model)
+    registry.publish(checkpoint, metrics=metrics, **({"recipe": recipe} if recipe else {}))
     return registry.checkpoint_path(model.name), metrics

@@ -216,6 +216,11 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     for assignment in overrides:
         apply_override(raw, assignment)
     where = str(path)
+    if "stages" in raw and "family" not in raw:
+        raise ConfigError(
+            f"{where} is a recipe: `genstudio reproduce {raw.get('model', path.stem)}` trains its stages; "
+            f"`genstudio train configs/stages/STAGE.toml` trains one"
+        )
     for key in ("name", "family", "model"):
         if key not in raw:
             raise ConfigError(f"{where}: config needs a top-level {key!r}")

@@ -64,6 +64,12 @@ def model_card_markdown(name: str | None) -> str:
     if stages:
         minutes = (p.get("wall_time_minutes") or 0) + sum(stage.get("wall_time_minutes") or 0 for stage in stages)
         lines.append(f"| CPU in all | {minutes:.0f} min over {len(stages) + bool(p.get('steps'))} stages |")
+    if c.get("recipe"):
+        scale = c["recipe"].get("scale", 1)
+        lines.append(
+            f"| recipe | `genstudio reproduce {name}`{f' (built at scale {scale})' if scale != 1 else ''}: "
+            f"{' → '.join(c['recipe']['stages'])} |"
+        )
     if c.get("credits"):
         lines.append(f"| credits | {c['credits']} |")
     metrics = c.get("metrics") or {}
