@@ -30,11 +30,26 @@ def client(server):
     return Client(server.url, verbose=False)
 
 
-def test_starts_fast_without_loading_models(server):
-    # no model is loaded before the first request: start-up stays a matter of seconds
-    assert server.startup_seconds < 60  # generous on a loaded CI machine; bench/ reports the real figure
-    out = server.proc  # the process is alive and serving
-    assert out.poll() is None and server.alive()
+def test_the_page_is_built_without_loading_a_model():
+    """Building the app loads no model: the page is served at once, and the models load in the
+    background for the tabs' openings (bench/run.py times start-up against its 10-s aim)."""
+    from genstudio import registry
+    from genstudio.ui.app import build_demo
+
+    registry.clear_cache()
+    build_demo()
+    assert not registry._cache
+
+
+def test_serves_before_the_openings_are_ready(server):
+    import time
+
+    deadline = time.time() + 60
+    while "GenStudio is serving at" not in (log := server.output()) and time.time() < deadline:
+        time.sleep(0.2)
+    assert server.alive() and "GenStudio is serving at" in log
+    ready = log.find("opening result is ready")
+    assert ready == -1 or log.find("GenStudio is serving at") < ready
 
 
 def test_readme_api_calls(client, tmp_path):

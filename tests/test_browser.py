@@ -298,12 +298,15 @@ def test_inpaint_says_when_a_file_is_not_an_image(page, tmp_path):
 
 
 def test_upscale_tab(page):
+    """A photo of one's own is upscaled x4, though the tab opened in Evaluate mode (scored, same size)."""
     _tab(page, "Upscale")
+    page.locator("#upscale-output img").first.wait_for(state="attached")  # the opening's result
+    before = _src_or_none(page, "#upscale-output")
     page.locator("#upscale-input input[type=file]").first.set_input_files(
-        str(REPO / "assets" / "photos" / "coffee.png")
+        str(REPO / "assets" / "photos" / "chelsea.png")  # 451 x 300
     )
     page.click("#upscale-go")
-    _image_src(page, "#upscale-output")
+    assert _result_size(page, "#upscale-output", before) == (1804, 1200)
     _shot(page, "tab-upscale")
 
 

@@ -295,3 +295,27 @@ def test_a_vae_draws_the_same_images_in_the_sample_and_label_conditioned_tabs():
         "emoji-vae", "Animals & Nature", "fluent", "one class", None, None, 0.5, 5, 4, None, None, "white", 1, False
     )
     assert np.array_equal(np.asarray(from_sample), np.asarray(from_conditional))
+
+
+def test_the_atomic_image_cache_reaches_what_gradio_calls(tmp_path, monkeypatch):
+    """The app swaps Gradio's internal `processing_utils.save_pil_to_cache` (Gradio has no public
+    hook for how it writes result images) for one that writes each file once, atomically. This
+    fails if Gradio renames it, changes its arguments, or stops calling it for a result image."""
+    import inspect
+
+    import gradio as gr
+    from gradio import processing_utils
+    from PIL import Image
+
+    from genstudio.ui.app import make_gradio_image_cache_atomic
+
+    make_gradio_image_cache_atomic()
+    atomic = processing_utils.save_pil_to_cache
+    assert atomic.atomic and list(inspect.signature(atomic).parameters) == ["img", "cache_dir", "name", "format"]
+    calls = []
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", lambda *a, **k: calls.append(1) or atomic(*a, **k))
+    image = gr.Image(type="pil", format="png")
+    monkeypatch.setattr(image, "GRADIO_CACHE", str(tmp_path))
+    shown = image.postprocess(Image.new("RGB", (4, 4), (200, 30, 30)))
+    assert calls and Image.open(shown.path).getpixel((0, 0)) == (200, 30, 30)
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -87,6 +87,8 @@ def build(upscalers: list[str]) -> SimpleNamespace:
                     interactive=False,
                 )
                 report = gr.Markdown()
+    # a photo of one's own is to be upscaled: Evaluate (ticked by the opening, to show a score) is unticked
+    image.upload(lambda: False, None, evaluate, api_visibility="private")
     common.cleared_first(go, [out, report]).then(
         upscale_image, [image, model, evaluate, tile], [slider, out, report], api_name="upscale", concurrency_id="gpu"
     )
