@@ -289,12 +289,33 @@ def test_inpaint_mask_tools_and_extend(page, tmp_path):
     _shot(page, "tab-inpaint-extend")
 
 
-def test_inpaint_says_when_a_file_is_not_an_image(page, tmp_path):
+def test_inpaint_says_when_a_file_is_not_an_image_and_keeps_the_photo(page, tmp_path):
+    """A non-image given to the editor is refused with a word; the photo and strokes stay."""
     _tab(page, "Inpaint")
+    page.locator("#inpaint-examples .gallery-item").nth(1).click()  # chelsea.png, 451 x 300
+    _wait_for_editor(page)
+    _paint_stroke(page)
     text = tmp_path / "notes.txt"
     text.write_text("not a picture")
     page.locator("#inpaint-editor input[type=file]").first.set_input_files(str(text))
     page.get_by_text("this file is not an image we can read").first.wait_for()
+    time.sleep(1)  # what the editor would do with the file, it would have done by now
+    shown = page.evaluate(
+        """async () => {
+      const canvas = JSON.parse(await window.genstudioCanvas());
+      const size = async (url) => {
+        if (!url) return null;
+        const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+        const context = new OffscreenCanvas(bitmap.width, bitmap.height).getContext("2d");
+        context.drawImage(bitmap, 0, 0);
+        const alpha = context.getImageData(0, 0, bitmap.width, bitmap.height).data.filter((v, i) => i % 4 == 3);
+        return [bitmap.width, bitmap.height, alpha.some((a) => a > 0)];
+      };
+      return [await size(canvas.background), await Promise.all((canvas.layers || []).map(size))];
+    }"""
+    )
+    background, layers = shown
+    assert background[:2] == [451, 300] and any(painted for _, _, painted in layers), shown
 
 
 def test_upscale_tab(page):

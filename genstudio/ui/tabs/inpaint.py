@@ -107,9 +107,12 @@ EDITOR_WATCH_JS = f"""() => {{
     const image = example && example.querySelector("img");
     if (image) window.genstudioLoadEditor(image.src, image.src.split("/").pop());
   }}, true);
-  const expect = (file) => {{  // a photo given to the editor by its file input or dropped on it
+  const expect = (file, event) => {{  // a file given to the editor by its file input or dropped on it
     window.genstudioEditorBusy = false;  // it has reached the editor: now wait for the canvas to show it
-    if (!file.type.startsWith("image/")) {{
+    if (!file.type.startsWith("image/")) {{  // kept from the editor, which would clear its photo and strokes
+      event.stopImmediatePropagation();
+      event.preventDefault();
+      if (event.target.type === "file") event.target.value = "";
       document.querySelector("#inpaint-not-an-image").click();
       return;
     }}
@@ -117,13 +120,20 @@ EDITOR_WATCH_JS = f"""() => {{
     look(file).then((seen) => {{ expected.seen = seen; }},
                     () => {{ if (state.expected === expected) state.expected = null; }});
   }};
+  document.addEventListener("input", (event) => {{  // a file input says "input" before "change"
+    const input = event.target;
+    if (input.type === "file" && input.closest("#inpaint-editor") && input.files.length
+        && !input.files[0].type.startsWith("image/")) event.stopImmediatePropagation();
+  }}, true);
   document.addEventListener("change", (event) => {{
     const input = event.target;
-    if (input.type === "file" && input.closest("#inpaint-editor") && input.files.length) expect(input.files[0]);
+    if (input.type === "file" && input.closest("#inpaint-editor") && input.files.length) expect(input.files[0], event);
   }}, true);
   document.addEventListener("drop", (event) => {{
     const files = event.dataTransfer && event.dataTransfer.files;
-    if (event.target.closest && event.target.closest("#inpaint-editor") && files && files.length) expect(files[0]);
+    if (event.target.closest && event.target.closest("#inpaint-editor") && files && files.length) {{
+      expect(files[0], event);
+    }}
   }}, true);
 }}"""
 LOAD_INCOMING_JS = "(image) => { if (image && image.url) window.genstudioLoadEditor(image.url, 'sent.png'); }"
