@@ -136,7 +136,7 @@ def test_conditional_models_need_no_labels(client):
     assert video.endswith(".mp4") and json.loads(Path(recipe).read_text()).get("labels") is None
 
 
-def test_errors_reach_the_client_as_messages(client, tmp_path):
+def test_errors_reach_the_client_as_messages(client, server, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
@@ -147,12 +147,17 @@ def test_errors_reach_the_client_as_messages(client, tmp_path):
     with pytest.raises(AppError, match="out of range|unknown label"):
         client.predict(model="cgan-fmnist", label="Robot", api_name="/conditional")
     photo = handle_file(str(REPO / "assets" / "photos" / "coffee.png"))
-    with pytest.raises(AppError, match="less than minimum value 0"):  # Gradio checks the Number first
+    with pytest.raises(
+        AppError, match="Left \\(px\\): Value -8 is less than minimum value 0"
+    ):  # the Number's own check
         client.predict(image=photo, model="telea", left=-8, api_name="/outpaint")
+    with pytest.raises(AppError, match="greater than maximum value"):
+        client.predict(model="gan-fmnist", seed=1, n=100000, api_name="/sample")
     with pytest.raises(AppError, match="at most 4x"):
         client.predict(image=photo, model="telea", right=4000, api_name="/outpaint")
     with pytest.raises(AppError, match="limit"):
         client.predict(model="gan-fmnist", seeds="1-60", frames_per_transition=120, fps=12, api_name="/walk")
+    assert "Traceback" not in server.output()  # bad input is a message, not a bug in the log
 
 
 def test_cancelled_and_abandoned_requests_leave_the_server_healthy(server):

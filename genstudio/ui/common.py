@@ -55,6 +55,29 @@ class ImageInput(gr.Image):
             raise gr.Error(NOT_AN_IMAGE, print_exception=False) from None
 
 
+class _Bounded:
+    """Gradio checks a number against its control's bounds before any callback runs, and logs a
+    traceback for each value out of range; here that is a one-line message naming the control."""
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except gr.Error as exc:
+            message = f"{self.label or 'a number'}: {exc.message}"
+            log.info("bad input: %s", message)
+            raise gr.Error(message, print_exception=False) from None
+
+
+class Number(_Bounded, gr.Number):
+    def get_block_name(self) -> str:
+        return "number"  # the browser draws it as gr.Number
+
+
+class Slider(_Bounded, gr.Slider):
+    def get_block_name(self) -> str:
+        return "slider"
+
+
 def user_errors(fn):
     """Bad input (UserError) becomes a `gr.Error` with its own message. Anything else is a
     bug: its traceback goes to the log under an id, and the user sees that id."""
@@ -150,7 +173,7 @@ def first(choices: list[str], *prefer: str):
 def seed_input() -> gr.Number:
     """A seed box with a button beside it that rolls a random seed."""
     with gr.Row():
-        seed = gr.Number(
+        seed = Number(
             0,
             label="Seed",
             precision=0,
@@ -164,7 +187,7 @@ def seed_input() -> gr.Number:
 
 
 def display_inputs() -> tuple[gr.Slider, gr.Checkbox]:
-    scale = gr.Slider(1, 12, value=4, step=1, label="Display scale", info=DISPLAY_HELP)
+    scale = Slider(1, 12, value=4, step=1, label="Display scale", info=DISPLAY_HELP)
     smooth = gr.Checkbox(False, label="Smooth enlargement", info="Lanczos instead of crisp pixels")
     return scale, smooth
 
@@ -221,7 +244,7 @@ def latent_slider(control: str, model: gr.Dropdown, **kwargs) -> gr.Slider:
     moves to a new model's when the user picks one (`.input`, so a restored recipe, which
     sets the model and the slider together, keeps its own value)."""
     low, high = LATENT_RANGES[control]
-    slider = gr.Slider(
+    slider = Slider(
         low,
         high,
         value=latent_default(model.value, control),

@@ -124,7 +124,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                         visible=False,
                         info="mixed in by the weight",
                     )
-                weight = gr.Slider(
+                weight = common.Slider(
                     0,
                     1,
                     value=0.5,
@@ -134,7 +134,7 @@ def build(conditionals: list[str]) -> SimpleNamespace:
                     visible=False,
                 )
                 seed = common.seed_input()
-                count = gr.Slider(
+                count = common.Slider(
                     1, 64, value=16, step=1, label="Images (per row in 'all classes' / 'all styles', up to 32)"
                 )
                 truncation = common.latent_slider("truncation", model)

@@ -320,8 +320,12 @@ def build(inpainters: list[str]) -> SimpleNamespace:
                     info="average the model's fills of four mirrored copies: +0.07 to +0.15 dB on unseen photos",
                 )
                 with gr.Row():
-                    dilate = gr.Slider(0, 32, value=0, step=1, label="Grow mask (px)", info="widen the painted area")
-                    feather = gr.Slider(0, 32, value=0, step=1, label="Feather edge (px)", info="blend the fill's edge")
+                    dilate = common.Slider(
+                        0, 32, value=0, step=1, label="Grow mask (px)", info="widen the painted area"
+                    )
+                    feather = common.Slider(
+                        0, 32, value=0, step=1, label="Feather edge (px)", info="blend the fill's edge"
+                    )
                 with gr.Accordion("Mask tools", open=False):
                     mask_file = common.ImageInput(
                         label="Mask file (white = fill, the photo's size; replaces the strokes)",
@@ -344,7 +348,7 @@ def build(inpainters: list[str]) -> SimpleNamespace:
                     gr.Markdown("Add pixels beyond the photo's border; the model fills them, the photo stays exact.")
                     with gr.Row():
                         left, top, right, bottom = (
-                            gr.Number(
+                            common.Number(
                                 value,
                                 label=f"{side} (px)",
                                 precision=0,

@@ -78,7 +78,7 @@ def build(generators: list[str]) -> SimpleNamespace:
                     [], label="Style", info="the emoji vendor's drawing style", visible=False, allow_custom_value=True
                 )
                 seed = common.seed_input()
-                count = gr.Slider(
+                count = common.Slider(
                     1, 64, value=16, step=1, label="Number of images", info="image i is the image of seed + i"
                 )
                 truncation = common.latent_slider("truncation", model)

@@ -62,7 +62,7 @@ def build(upscalers: list[str]) -> SimpleNamespace:
                 evaluate = gr.Checkbox(
                     False, label="Evaluate: treat the input as ground truth, downscale it, upscale it back and score"
                 )
-                tile = gr.Slider(
+                tile = common.Slider(
                     0,
                     1024,
                     value=256,

@@ -233,10 +233,10 @@ def build(generators: list[str], upscalers: list[str], restylers: list[str] = ()
                     "empty: the first seed's",
                 )
                 with gr.Row():
-                    fpt = gr.Slider(
+                    fpt = common.Slider(
                         1, 120, value=24, step=1, label="Frames per transition", info="between two keyframes"
                     )
-                    fps = gr.Slider(1, 60, value=24, step=1, label="fps", info="frames per second")
+                    fps = common.Slider(1, 60, value=24, step=1, label="fps", info="frames per second")
                 with gr.Row():
                     interpolation = gr.Radio(
                         ["spherical", "linear"],
@@ -246,10 +246,10 @@ def build(generators: list[str], upscalers: list[str], restylers: list[str] = ()
                     )
                     loop = gr.Checkbox(True, label="Loop", info="end where it starts")
                 with gr.Row():
-                    cols = gr.Slider(1, 4, value=1, step=1, label="Grid columns", info="several walks in one video")
-                    rows = gr.Slider(1, 4, value=1, step=1, label="Grid rows", info="several walks in one video")
+                    cols = common.Slider(1, 4, value=1, step=1, label="Grid columns", info="several walks in one video")
+                    rows = common.Slider(1, 4, value=1, step=1, label="Grid rows", info="several walks in one video")
                 with gr.Row():
-                    size = gr.Slider(
+                    size = common.Slider(
                         64, 1024, value=256, step=32, label="Display size (px)", info="side of each walk in the video"
                     )
                     resize = gr.Dropdown(
