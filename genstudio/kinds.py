@@ -4,8 +4,8 @@ and the recipes instead of testing architecture names.
 A kind follows from a checkpoint's header alone (task, labels, styles and its
 architecture's declared `latent_control`), so the UI can show the right controls
 without loading weights. Adding a family means: a module in `models/` whose class
-declares what it needs (a generator's `latent_control`), a training step in
-`train/families.py`, and nothing else edited.
+declares what it needs (a generator's `latent_control`), a family module in
+`train/families/`, its recipe in `configs/`, and nothing else edited.
 """
 
 from __future__ import annotations

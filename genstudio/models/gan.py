@@ -21,8 +21,21 @@ from genstudio.models.layers import ConditionalBatchNorm2d, class_weights, upsam
 from genstudio.registry import register
 
 
+class Conditioning:
+    """What a GAN family asks of a generator, declared by its class (0 = not conditioned so):
+    the labels it is sampled by, the styles, the subcategories it trains on in their place,
+    the k-means clusters of a self-conditioned one; `condition_classes` are the labels its
+    discriminator judges."""
+
+    num_classes: int = 0
+    num_styles: int = 0
+    num_subcategories: int = 0
+    num_clusters: int = 0
+    condition_classes: int = 0
+
+
 @register("dcgan_generator")
-class Generator(nn.Module):
+class Generator(Conditioning, nn.Module):
     """Maps a Gaussian latent (and a class) to an image in [0, 1].
 
     Args:
@@ -42,6 +55,7 @@ class Generator(nn.Module):
         if image_size % 4:
             raise UserError("image_size must be divisible by 4")
         self.latent_dim, self.num_classes, self.base = latent_dim, num_classes, image_size // 4
+        self.condition_classes = num_classes
         self.fc = nn.Linear(latent_dim + num_classes, 4 * width * self.base**2)
         self.bn0 = ConditionalBatchNorm2d(4 * width, num_classes)
         self.up1 = nn.ConvTranspose2d(4 * width, 2 * width, 4, 2, 1)
@@ -150,7 +164,7 @@ def _condition(labels, styles, num_classes: int, num_styles: int, batch: int, de
 
 
 @register("styled_dcgan_generator")
-class StyledGenerator(nn.Module):
+class StyledGenerator(Conditioning, nn.Module):
     """A DCGAN generator (Radford et al., 2016) conditioned on a class and a style.
 
     Class and style enter as one weight vector beside z and through conditional BatchNorm

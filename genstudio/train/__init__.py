@@ -1,1 +1,1 @@
-"""Training: one loop (`loop.py`) and a step function per family (`families.py`)."""
+"""Training: one loop (`loop.py`) and a module per family (`families/`), recipes (`recipes.py`)."""

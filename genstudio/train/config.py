@@ -38,9 +38,11 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
+    """What every family's run takes; a family's own keys (`[train]` too) are its `Settings`."""
+
     steps: int = 1000
     stop_at: int = 0  # stop this run at that step (0 = at `steps`); resume later goes on exactly
-    time_limit_minutes: float = 0.0  # 0 = no limit; a budget for a CPU
+    time_limit_minutes: float = 0.0  # 0 = no limit; a budget for a CPU (recipes' stages use steps only)
     batch_size: int = 64  # global: split over DDP processes
     seed: int = 0
     threads: int = 0  # torch threads on a CPU (0 = torch's default)
@@ -54,38 +56,6 @@ class TrainConfig:
     init_part: str = ""  # of a composite init_from (a cascade), the part to start from: "generator" or "upscaler"
     lr: float = 2e-4
     betas: list[float] = field(default_factory=list)  # Adam's; empty = the family's (GAN 0, 0.9; else 0.9, 0.999)
-    loss: str = ""  # family-specific: gan "hinge" | "bce"; inpaint "l1" | "l2"
-    # GAN
-    d_lr: float = 2e-4
-    d_width: int = 32
-    # "batch": DCGAN's discriminator; "spectral": SNGAN's (styled models: DCGAN's, spectral-normed);
-    # "" = batch for styled models, else spectral
-    d_norm: str = ""
-    aux_class_weight: float = 0.0  # AC-GAN term beside the projection (0 = projection only)
-    g_aux_class_weight: float | None = None  # the generator's weight on that term (None = aux_class_weight)
-    balanced: bool = False  # draw every label equally often (rare categories get as many steps as common ones)
-    diffaugment: str = ""  # comma-separated DiffAugment policy: color, translation, cutout
-    mirror: bool = False  # flip half the training images left-right (twice the views of a small set)
-    teacher: str = ""  # a trained generator (run, shelf model, file; NAME#PART) the generator learns to match, z for z
-    distill_weight: float = 0.0  # weight of the L1 distance to the teacher's image beside the adversarial loss
-    init_discriminator: str = ""  # a GAN run directory whose discriminator this run's starts from (its state.pt)
-    # VAE
-    beta: float = 1.0
-    kl_warmup_steps: int = 0
-    fit_prior: bool = False  # fit only the flow prior to the encoder's posteriors (a stage after the VAE's own)
-    # super-resolution
-    lr_patch: int = 48
-    # assembled models: a cascade's generator and upscaler, or the two stages an interpolation blends
-    # (runs, shelf models or checkpoint files; NAME#PART for one part of a composite)
-    parts: list[str] = field(default_factory=list)
-    blend: float = 0.0  # interpolation: the weight of the second part
-    # inpainting
-    crop: int = 128
-    coverage: list[float] = field(default_factory=lambda: [0.05, 0.40])
-    zoom: list[float] = field(
-        default_factory=lambda: [1.0, 1.0]
-    )  # photo crops scaled by a factor drawn from this range
-    adversarial_weight: float = 0.0  # > 0: a PatchGAN critic's hinge loss beside the pixel loss (sharper fills)
 
 
 @dataclass
@@ -107,6 +77,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)  # arch + its constructor kwargs
     train: TrainConfig = field(default_factory=TrainConfig)
+    settings: Any = None  # the family's own [train] keys, as its Settings dataclass
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     source: str = ""  # the file it was read from (for messages)
 
@@ -119,9 +90,10 @@ class RunConfig:
         return {k: v for k, v in self.model.items() if k != "arch"}
 
     def as_dict(self) -> dict[str, Any]:
-        """The resolved config, as recorded in a checkpoint's provenance."""
+        """The resolved config, as recorded in a checkpoint's provenance (one [train] table, as written)."""
         out = dataclasses.asdict(self)
         out.pop("source")
+        out["train"].update(out.pop("settings") or {})
         return out
 
 
@@ -232,18 +204,34 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     from genstudio import registry
 
     registry.checkpoint_path(_check_type(raw["name"], str, f"{where}: name"))  # a valid model name
-    train = _build(TrainConfig, raw.get("train", {}), f"{where} [train]")
+    from genstudio.train.families import family_class
+
+    family = family_class(_check_type(raw["family"], str, f"{where}: family"), where)
+    table = raw.get("train", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} [train] must be a table")
+    common = {f.name for f in dataclasses.fields(TrainConfig)}
+    own = {f.name for f in dataclasses.fields(family.Settings)}
+    for key in table:
+        if key not in common | own:
+            raise ConfigError(
+                f"{where} [train]: {key!r} is not a key of family {raw['family']!r}; its own keys: "
+                f"{', '.join(sorted(own)) or 'none'}; every family's: {', '.join(sorted(common))}"
+            )
+    train = _build(TrainConfig, {k: v for k, v in table.items() if k in common}, f"{where} [train]")
+    settings = _build(family.Settings, {k: v for k, v in table.items() if k in own}, f"{where} [train]")
     if train.weights not in registry.STORED_DTYPES:
         raise ConfigError(
             f"{where} [train]: weights must be one of {', '.join(registry.STORED_DTYPES)}, got {train.weights!r}"
         )
     return RunConfig(
         name=raw["name"],
-        family=_check_type(raw["family"], str, f"{where}: family"),
+        family=raw["family"],
         description=_check_type(raw.get("description", ""), str, f"{where}: description"),
         data=_build(DataConfig, raw.get("data", {}), f"{where} [data]"),
         model=dict(raw["model"]),
         train=train,
+        settings=settings,
         sampling=_build(SamplingConfig, raw.get("sampling", {}), f"{where} [sampling]"),
         source=where,
     )

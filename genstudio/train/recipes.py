@@ -29,7 +29,7 @@ from genstudio.train.config import RunConfig, load_config
 
 CONFIGS = paths.REPOSITORY / "configs"
 RUN_PREFIX = "runs/"
-REFERENCES = ("init_from", "teacher", "init_discriminator")  # TrainConfig keys naming another stage's run (and parts)
+REFERENCES = ("init_from", "teacher", "init_discriminator")  # [train] keys naming another stage's run (and parts)
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ def load_recipe(model: str) -> Recipe:
 
 
 def _references(cfg: RunConfig) -> list[str]:
-    t = cfg.train
-    return [r for r in [getattr(t, key) for key in REFERENCES] + list(t.parts) if r]
+    table = cfg.as_dict()["train"]  # every family's keys and its own
+    return [r for r in [table.get(key) for key in REFERENCES] + list(table.get("parts", [])) if r]
 
 
 def check(recipe: Recipe) -> None:
@@ -97,22 +97,20 @@ def scaled(steps: int, scale: float) -> int:
 
 def stage_overrides(cfg: RunConfig, runs: Path, scale: float) -> list[str]:
     """--set lines that point a stage's references into `runs` and scale its steps."""
-    t, out = cfg.train, []
+    table, out = cfg.as_dict()["train"], []
 
     def moved(reference: str) -> str:
         return str(runs / reference[len(RUN_PREFIX) :])
 
     for key in REFERENCES:
-        if getattr(t, key):
-            out.append(f'train.{key}="{moved(getattr(t, key))}"')
-    if t.parts:
-        out.append("train.parts=[" + ", ".join(f'"{moved(p)}"' for p in t.parts) + "]")
+        if table.get(key):
+            out.append(f'train.{key}="{moved(table[key])}"')
+    if table.get("parts"):
+        out.append("train.parts=[" + ", ".join(f'"{moved(p)}"' for p in table["parts"]) + "]")
     if scale != 1:
-        out.append(f"train.steps={scaled(t.steps, scale)}")
-        if t.stop_at:
-            out.append(f"train.stop_at={scaled(t.stop_at, scale)}")
-        if t.kl_warmup_steps:
-            out.append(f"train.kl_warmup_steps={scaled(t.kl_warmup_steps, scale)}")
+        for key in ("steps", "stop_at", "kl_warmup_steps"):  # counts of steps
+            if table.get(key):
+                out.append(f"train.{key}={scaled(table[key], scale)}")
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -11,7 +12,8 @@ import torch.nn.functional as F
 from genstudio import data, registry
 from genstudio.card import Card
 from genstudio.tasks.images import composite, grid, to_uint8
-from genstudio.train.families import Family, on_white
+from genstudio.train.families import register
+from genstudio.train.families.base import Family, on_white
 
 
 def display_name(code: str, short_name: str) -> str:
@@ -69,9 +71,19 @@ def augment_source(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.cat([rgb, alpha], 1)
 
 
+@dataclass
+class RestyleSettings:
+    adversarial_weight: float = 0.0  # > 0: a PatchGAN critic of (result, input, style) beside the L1 loss
+    d_lr: float = 2e-4
+    d_width: int = 32
+
+
+@register("restyle")
 class RestyleFamily(Family):
     """Learns `restyle(image of emoji E by vendor A, style B) = E by vendor B` on the train
     split of emoji codes (all ordered vendor pairs, A = B included, so it also reconstructs)."""
+
+    Settings = RestyleSettings
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,11 +105,11 @@ class RestyleFamily(Family):
         self.modules = {"net": net}
         self.optimizers = {"net": self._adam(net, self.t.lr)}
         self.schedulers = {"net": self._cosine(self.optimizers["net"])}
-        self.adversarial_weight = self.t.adversarial_weight
+        self.adversarial_weight = self.s.adversarial_weight
         if self.adversarial_weight:
-            critic = RestyleCritic(net.num_styles, self.t.d_width).to(self.device)
+            critic = RestyleCritic(net.num_styles, self.s.d_width).to(self.device)
             self.modules["d"] = critic
-            self.optimizers["d"] = self._adam(critic, self.t.d_lr, (0.0, 0.9))
+            self.optimizers["d"] = self._adam(critic, self.s.d_lr, (0.0, 0.9))
 
     def _pairs(self, split: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Every ordered pair of two different vendors' drawings of one code: (sources, targets, styles)."""
