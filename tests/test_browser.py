@@ -166,6 +166,35 @@ def test_sample_tab_with_emoji_style_and_background(page):
     _shot(page, "tab-sample")
 
 
+def test_nothing_covers_a_dropdowns_text_or_a_grids_first_row(page):
+    """A dropdown's text stops before its arrow; a result's label badge and buttons sit above
+    the picture (over it they hid the first row's name of an 'all classes' grid)."""
+    _tab(page, "Label-conditioned")
+    page.locator("#conditional-output img").first.wait_for()
+    overlaps = page.evaluate(
+        """() => {
+      const out = [];
+      for (const input of document.querySelectorAll("input[role=combobox]")) {
+        const icon = input.parentElement.querySelector(".icon-wrap");
+        if (!input.offsetParent || !icon) continue;
+        const textEnd = input.getBoundingClientRect().right - parseFloat(getComputedStyle(input).paddingRight);
+        if (textEnd > icon.getBoundingClientRect().left + 1) out.push(input.getAttribute("aria-label"));
+      }
+      const block = document.querySelector("#conditional-output");
+      const img = block.querySelector("img"), picture = img.getBoundingClientRect();
+      for (const badge of block.querySelectorAll("label, button")) {
+        const r = badge.getBoundingClientRect();
+        if (badge.contains(img)) continue;  // the picture's own button (click to enlarge)
+        if (r.height && r.bottom > picture.top + 1 && r.top < picture.bottom) {
+          out.push(badge.getAttribute("aria-label") || badge.textContent.trim());
+        }
+      }
+      return out;
+    }"""
+    )
+    assert overlaps == []
+
+
 def test_conditional_tab_all_styles(page):
     _tab(page, "Label-conditioned")
     page.get_by_role("radio", name="all classes").check()

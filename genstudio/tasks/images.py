@@ -126,7 +126,7 @@ def label_rows(
     from PIL import ImageDraw, ImageFont
 
     rgb = as_rgb(image) if image.ndim == 2 or image.shape[2] != 4 else image
-    font = ImageFont.load_default(size=font_size or int(np.clip(rgb.shape[0] / len(names) / 5, 12, 40)))
+    font = ImageFont.load_default(size=font_size or int(np.clip(rgb.shape[0] / len(names) / 4, 12, 72)))
     if margin is None:
         margin = max(150, int(max(font.getlength(n) for n in names)) + 16)
     out = Image.new(

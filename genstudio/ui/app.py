@@ -237,7 +237,13 @@ def walk_from_seeds(model, seeds, label, style, truncation, temperature):
 
 
 # a card's field names never break mid-word
-CSS = "#model-card td:first-child { white-space: nowrap; }"
+CSS = """
+#model-card td:first-child { white-space: nowrap; }
+/* a result's label and its buttons sit in a band above the picture, not over its first row's names or its edge */
+#sample-output .image-frame, #conditional-output .image-frame { padding-top: 2.25rem; }
+/* a dropdown's text stops before its arrow */
+.secondary-wrap input[role=combobox] { padding-right: 1.5rem; text-overflow: ellipsis; }
+"""
 
 
 def queued(demo: gr.Blocks) -> gr.Blocks:
