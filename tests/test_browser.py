@@ -378,6 +378,8 @@ def test_walk_tab(page):
 
 
 def test_flow_between_tabs(page, tmp_path):
+    from playwright.sync_api import expect
+
     _tab(page, "Upscale")  # its opening (a photo in, its upscale out) is there, so it cannot land on what is sent
     page.locator("#upscale-output img").first.wait_for(state="attached")
     _tab(page, "Sample")
@@ -401,6 +403,10 @@ def test_flow_between_tabs(page, tmp_path):
     before = held.first.get_attribute("src") if held.count() else None
     page.get_by_role("button", name="Send to upscale").click()
     _src_changes(page, "#upscale-input", before)  # the grid arrived, no download needed
+    # a sent image is to be upscaled (41.9: Evaluate stayed ticked from the opening), and the opening's result and
+    # its PSNR table, made from another photo, are gone (41.12)
+    expect(page.get_by_label("Evaluate", exact=False).first).not_to_be_checked()
+    expect(page.locator("#upscale-output img")).to_have_count(0)
     _is_open(
         page.get_by_role("tab", name="Upscale", exact=True).locator("visible=true").first
     )  # and the app moved there (then we go back)
@@ -421,6 +427,7 @@ def test_flow_between_tabs(page, tmp_path):
     _tab(page, "Sample")
     page.get_by_role("button", name="Send to inpaint").click()
     page.locator("#inpaint-editor canvas").first.wait_for(state="visible")
+    expect(page.locator("#inpaint-output img")).to_have_count(0)  # the last fill was of another photo (41.12)
     _wait_for_editor(page)  # the grid is on the canvas: extend it to see
     if not page.locator("#extend-go").is_visible():
         page.get_by_text("Extend (outpaint)").click()
@@ -439,6 +446,28 @@ def test_flow_between_tabs(page, tmp_path):
     # the class fixed in the Sample tab travels with the seeds (a conditional walk needs it)
     assert page.get_by_label("Classes (conditional models)").input_value() == "Food & Drink"
     assert page.get_by_label("Styles (style models)").input_value() == "twemoji"
+
+
+def test_an_error_leaves_no_stale_result_link_or_report(page, tmp_path):
+    """After an error the last result's link and report go with it (41.12: the link box kept the
+    previous link; Upscale kept the old PSNR table under the error badge)."""
+    from playwright.sync_api import expect
+
+    _tab(page, "Sample")
+    page.locator("#sample-output img").first.wait_for()
+    page.get_by_role("spinbutton", name="Seed").first.fill("")
+    page.click("#sample-go")
+    page.get_by_text("the seed box is empty").first.wait_for()
+    expect(page.locator("#sample-link textarea, #sample-link input").first).to_have_value("")
+    _tab(page, "Upscale")
+    page.locator("#upscale-output img").first.wait_for()  # the opening: scored, with its PSNR table
+    report = page.locator("#upscale-report")
+    expect(report).to_contain_text("PSNR")
+    (tmp_path / "notes.png").write_text("not a picture")
+    page.locator("#upscale-input input[type=file]").first.set_input_files(str(tmp_path / "notes.png"))
+    page.click("#upscale-go")
+    page.get_by_text("not an image we can read").first.wait_for()
+    expect(report).not_to_contain_text("PSNR")
 
 
 def test_recipe_tab_restores_settings(page, tmp_path):
@@ -523,15 +552,23 @@ def _wait_for_recipe(page, selector: str, ready, seconds: float = 60) -> dict:
     raise AssertionError(f"{selector} never showed the expected result; last recipe: {recipe}")
 
 
-def test_an_example_produces_its_result(page):
+def test_an_example_produces_its_result_and_shows_its_settings(page):
+    """A "Try" example sets every control it uses (issue 41.11: it left Flags and black showing
+    while it drew categories drawn from the seed on white), and its result is what they say."""
+    from genstudio.tasks.io import read_recipe
+
     _tab(page, "Sample")
-    before = (
-        page.locator("#sample-output img").first.get_attribute("src")
-        if page.locator("#sample-output img").count()
-        else None
+    _pick(page, "Category / class", "Flags")
+    page.get_by_role("radio", name="black").first.check()
+    before = _src_or_none(page, "#sample-output")
+    page.locator("#sample-examples .gallery-item, #sample-examples tr.tr-body td").first.click()
+    recipe = read_recipe(io.BytesIO(_fetch(_src_changes(page, "#sample-output", before))))
+    shown = page.evaluate(
+        "() => [...document.querySelectorAll('input[role=combobox]')]"
+        ".map(i => i.getAttribute('aria-label') + '=' + i.value)"
     )
-    page.locator("#sample-examples .gallery-item, #sample-examples tr.tr-body").first.click()
-    _src_changes(page, "#sample-output", before)
+    assert recipe.get("label") is None and "Category / class=(drawn from the seed)" in shown, shown
+    assert recipe["background"] == "white" and page.get_by_role("radio", name="white").first.is_checked()
 
 
 def _decoded(page, selector) -> np.ndarray:

@@ -192,3 +192,20 @@ def test_flips_average_the_fills_of_mirrored_copies_and_keep_the_rest_exact(tiny
         assert np.array_equal(out[~hole], photo[~hole])
     with pytest.raises(ValueError, match="flips must be one of 1, 2, 4"):
         inpaint(photo, m, model, flips=3)
+
+
+def test_the_outpaint_tab_shows_its_mask_over_the_result(photo, tmp_path):
+    """The Extend button's "Mask used" is the result with the new border tinted (issue 41.14: a
+    white border on a white panel could not be seen), the photo itself shown as it is."""
+    from PIL import Image
+
+    from genstudio.ui.tabs.inpaint import extend_image
+
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    result, shown, _ = extend_image(str(tmp_path / "photo.png"), "telea", 16, 0, 16, 0)
+    result, shown = np.asarray(result)[..., :3], np.asarray(shown)[..., :3]
+    assert shown.shape == result.shape == (128, 160, 3)
+    assert np.array_equal(shown[:, 16:144], photo)  # the photo is there to see, not a white panel
+    border = np.concatenate([shown[:, :16], shown[:, 144:]], axis=1).astype(int)
+    assert not np.array_equal(border, np.concatenate([result[:, :16], result[:, 144:]], axis=1))  # tinted
+    assert (border < 250).any(axis=2).mean() > 0.9  # not a bare white border

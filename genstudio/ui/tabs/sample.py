@@ -67,15 +67,20 @@ def build(generators: list[str]) -> SimpleNamespace:
                     label="Model",
                     info="the generator to draw from; the Models tab says how each was made",
                 )
+                # built with the first model's choices (as its examples are): the Examples replay a
+                # control's construction, so empty, hidden pickers hid themselves on an example's click
+                label_start, style_start, *_ = (
+                    {k: v for k, v in update.items() if k != "__type__"}
+                    for update in common.control_updates(model.value)
+                )
                 label = gr.Dropdown(
-                    [],
                     label="Category / class",
                     info="fix it, or let each image's seed draw one",
-                    visible=False,
                     allow_custom_value=True,
+                    **label_start,
                 )
                 style = gr.Dropdown(
-                    [], label="Style", info="the emoji vendor's drawing style", visible=False, allow_custom_value=True
+                    label="Style", info="the emoji vendor's drawing style", allow_custom_value=True, **style_start
                 )
                 seed = common.seed_input()
                 count = common.Slider(

@@ -86,7 +86,7 @@ def build(upscalers: list[str]) -> SimpleNamespace:
                     elem_id="upscale-output",
                     interactive=False,
                 )
-                report = gr.Markdown()
+                report = gr.Markdown(elem_id="upscale-report")
     # a photo of one's own is to be upscaled: Evaluate (ticked by the opening, to show a score) is unticked
     image.upload(lambda: False, None, evaluate, api_visibility="private")
     common.cleared_first(go, [out, report]).then(
