@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 
@@ -11,22 +9,11 @@ from genstudio import data, registry
 from genstudio.tasks.images import grid, to_uint8
 from genstudio.train.ddp import unwrap
 from genstudio.train.families import register
-from genstudio.train.families.base import (
-    LabelledSettings,
-    _LabelledImages,
-    on_white,
-)
-
-
-@dataclass
-class ClassifierSettings(LabelledSettings):
-    pass
+from genstudio.train.families.base import _LabelledImages, on_white
 
 
 @register("classifier")
-class ClassifierFamily(_LabelledImages):
-    Settings = ClassifierSettings
-
+class ClassifierFamily(_LabelledImages):  # its [train] keys: a labelled set's (LabelledSettings)
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         net = registry.build(self.arch, self.model_cfg).to(self.device)
