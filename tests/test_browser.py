@@ -229,7 +229,9 @@ def _wait_for_editor(page):
 
 
 def _paint_stroke(page):
-    box = page.locator("#inpaint-editor canvas").first.bounding_box()
+    canvas = page.locator("#inpaint-editor canvas").first
+    canvas.scroll_into_view_if_needed()  # a stroke off screen paints nothing (an earlier test may have scrolled)
+    box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
     page.mouse.move(cx - 60, cy - 20)
     page.mouse.down()
@@ -360,6 +362,41 @@ def test_upscale_tab(page):
     _shot(page, "tab-upscale")
 
 
+def test_an_error_leaves_no_stale_result_link_or_report(page, tmp_path):
+    """After an error the last result's link and report go with it (41.12: the link box kept the
+    previous link; Upscale kept the old PSNR table under the error badge)."""
+    from playwright.sync_api import expect
+
+    _tab(page, "Sample")
+    page.get_by_role("spinbutton", name="Seed").locator("visible=true").first.fill("5")
+    before = _src_or_none(page, "#sample-output")
+    page.click("#sample-go")
+    _src_changes(page, "#sample-output", before)
+    link = page.locator("#sample-link textarea, #sample-link input").first
+    expect(link).not_to_have_value("")
+    page.get_by_role("spinbutton", name="Seed").locator("visible=true").first.fill("")
+    page.click("#sample-go")
+    page.get_by_text("the seed box is empty").first.wait_for()
+    expect(link).to_have_value("")
+    _tab(page, "Upscale")
+    evaluate = page.get_by_label("Evaluate", exact=False).first
+    evaluate.check()
+    before = _src_or_none(page, "#upscale-output")
+    photo = str(REPO / "assets" / "photos" / "coffee.png")
+    page.locator("#upscale-input input[type=file]").first.set_input_files(photo)
+    expect(evaluate).not_to_be_checked()  # a photo of one's own is upscaled; here a scored result is wanted
+    evaluate.check()
+    page.click("#upscale-go")
+    _src_changes(page, "#upscale-output", before)
+    report = page.locator("#upscale-report")
+    expect(report).to_contain_text("PSNR")
+    (tmp_path / "notes.png").write_text("not a picture")
+    page.locator("#upscale-input input[type=file]").first.set_input_files(str(tmp_path / "notes.png"))
+    page.click("#upscale-go")
+    page.get_by_text("not an image we can read").locator("visible=true").first.wait_for()
+    expect(report).not_to_contain_text("PSNR")
+
+
 def test_walk_tab(page):
     _tab(page, "Latent walk")
     page.get_by_role("spinbutton", name="number input for Frames per transition").fill("8")
@@ -380,10 +417,10 @@ def test_walk_tab(page):
 def test_flow_between_tabs(page, tmp_path):
     from playwright.sync_api import expect
 
-    _tab(page, "Upscale")  # its opening (a photo in, its upscale out) is there, so it cannot land on what is sent
-    page.locator("#upscale-output img").first.wait_for(state="attached")
+    _tab(page, "Upscale")  # shown once, so its input is there to be replaced by what is sent
+    page.locator("#upscale-go").wait_for()
     _tab(page, "Sample")
-    before = _image_src(page, "#sample-output")  # the tab's opening, or the last test's grid
+    before = _src_or_none(page, "#sample-output")  # the opening, the last test's grid, or none (after an error)
     page.get_by_role("spinbutton", name="Seed").first.fill("7")
     _pick(page, "Category / class", "Food & Drink")
     _pick(page, "Style", "twemoji")
@@ -448,28 +485,6 @@ def test_flow_between_tabs(page, tmp_path):
     assert page.get_by_label("Styles (style models)").input_value() == "twemoji"
 
 
-def test_an_error_leaves_no_stale_result_link_or_report(page, tmp_path):
-    """After an error the last result's link and report go with it (41.12: the link box kept the
-    previous link; Upscale kept the old PSNR table under the error badge)."""
-    from playwright.sync_api import expect
-
-    _tab(page, "Sample")
-    page.locator("#sample-output img").first.wait_for()
-    page.get_by_role("spinbutton", name="Seed").first.fill("")
-    page.click("#sample-go")
-    page.get_by_text("the seed box is empty").first.wait_for()
-    expect(page.locator("#sample-link textarea, #sample-link input").first).to_have_value("")
-    _tab(page, "Upscale")
-    page.locator("#upscale-output img").first.wait_for()  # the opening: scored, with its PSNR table
-    report = page.locator("#upscale-report")
-    expect(report).to_contain_text("PSNR")
-    (tmp_path / "notes.png").write_text("not a picture")
-    page.locator("#upscale-input input[type=file]").first.set_input_files(str(tmp_path / "notes.png"))
-    page.click("#upscale-go")
-    page.get_by_text("not an image we can read").first.wait_for()
-    expect(report).not_to_contain_text("PSNR")
-
-
 def test_recipe_tab_restores_settings(page, tmp_path):
     from genstudio.tasks.io import save_png
 
@@ -532,6 +547,16 @@ def test_models_tab(page):
             "assembled" in page.locator("#model-card").text_content()
             or registry.inspect(name).card["provenance"]["steps"]
         )
+    # field names are not broken mid-word ("archit ecture"), and the sheet's headers sit below the image box's buttons
+    wrapped = page.evaluate(
+        """() => [...document.querySelectorAll('#model-card td:first-child')]
+        .filter(td => td.getClientRects().length > 1 || td.scrollWidth > td.clientWidth + 1
+                      || getComputedStyle(td).whiteSpace !== 'nowrap').map(td => td.textContent)"""
+    )
+    assert wrapped == []
+    from genstudio.ui.tabs.models import TOOLBAR_PX, model_picture
+
+    assert (model_picture("emoji-restyle")[:TOOLBAR_PX] == 255).all()
 
 
 def _wait_for_recipe(page, selector: str, ready, seconds: float = 60) -> dict:
@@ -558,6 +583,7 @@ def test_an_example_produces_its_result_and_shows_its_settings(page):
     from genstudio.tasks.io import read_recipe
 
     _tab(page, "Sample")
+    _pick(page, "Model", "emoji-gan")  # an earlier test may have left another model
     _pick(page, "Category / class", "Flags")
     page.get_by_role("radio", name="black").first.check()
     before = _src_or_none(page, "#sample-output")
